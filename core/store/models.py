@@ -1,0 +1,203 @@
+"""SQLModel tables of the console's store.
+
+Columns ending in ``_enc`` hold Fernet tokens (see core.secrets) and never a plain
+secret. Times are timezone-aware; SQLModel stores and returns them in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class ConnectionStatus(StrEnum):
+    CONNECTED = "connected"
+    NEEDS_RECONNECT = "needs_reconnect"
+    DISCONNECTED = "disconnected"
+
+
+class OwnerRule(StrEnum):
+    """Who owns the Event created for a booking."""
+
+    RECORD_OWNER = "record_owner"  # the owner of the Lead or Contact
+    HOST = "host"  # the booking page's host, matched to an active User by email
+    FIXED = "fixed"  # one chosen User
+
+
+class CancellationAction(StrEnum):
+    DELETE = "delete"
+    MARK_CANCELLED = "mark_cancelled"
+    KEEP = "keep"
+
+
+class NameMode(StrEnum):
+    SPLIT = "split"  # family and given name into LastName and FirstName
+    LAST_NAME_ONLY = "last_name_only"  # the whole name into LastName
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class SyncOutcome(StrEnum):
+    QUEUED = "queued"
+    CREATED_LEAD = "created_lead"
+    CREATED_EVENT = "created_event"
+    UPDATED_EVENT = "updated_event"
+    DELETED_EVENT = "deleted_event"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class Team(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, index=True, max_length=64)
+    name: str = Field(max_length=200)
+    webhook_secret_enc: str | None = None
+    created_at: datetime
+
+
+class SalesforceConnection(SQLModel, table=True):
+    """One team's link to a Salesforce org; several teams may link the same org."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", unique=True)
+    login_url: str
+    consumer_key: str
+    consumer_secret_enc: str
+    access_token_enc: str | None = None
+    refresh_token_enc: str | None = None
+    instance_url: str | None = None
+    org_id: str | None = Field(default=None, index=True)
+    user_id: str | None = None
+    username: str | None = None
+    api_version: str = "66.0"
+    status: str = ConnectionStatus.DISCONNECTED
+    connected_at: datetime | None = None
+    last_error_code: str | None = None
+    # Latest Sforce-Limit-Info reading: API requests used and allowed in the last 24 hours.
+    api_usage_used: int | None = None
+    api_usage_max: int | None = None
+    api_usage_at: datetime | None = None
+
+
+class OAuthState(SQLModel, table=True):
+    """A pending authorization: the browser leaves the Streamlit session during it."""
+
+    state: str = Field(primary_key=True, max_length=128)
+    team_id: int = Field(foreign_key="team.id")
+    code_verifier_enc: str
+    login_url: str
+    redirect_uri: str
+    expires_at: datetime
+
+
+class BookingPage(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("team_id", "event_type_uid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    name: str = Field(max_length=200)
+    event_type_uid: str = Field(max_length=100)
+    public_url: str = ""
+    host_emails: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+    integration_enabled: bool = False
+    create_lead_for_new: bool = True
+    create_event_for_existing: bool = True
+    create_event_on_new_lead: bool = True
+    # Lead owner: None lets the org's active lead assignment rule decide.
+    lead_owner_id: str | None = None
+    event_owner_rule: str = OwnerRule.RECORD_OWNER
+    event_owner_id: str | None = None  # with OwnerRule.FIXED
+    # Used when the owner rule finds no active User; None means the connected user.
+    fallback_owner_id: str | None = None
+    subject_template: str = "{page_name}: {guest_name}"
+    cancellation_action: str = CancellationAction.DELETE
+    name_mode: str = NameMode.SPLIT
+    lead_source: str | None = None
+    # Booking answer label -> Lead field (Company, Phone, LeadSource, Description).
+    answer_mapping: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime
+
+
+class OutboxEvent(SQLModel, table=True):
+    """A received webhook event, stored before it is acknowledged."""
+
+    __table_args__ = (
+        UniqueConstraint("team_id", "dedupe_key"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id")
+    # Event type, booking uid and object.updatedAt, or a hash of the raw body.
+    dedupe_key: str = Field(max_length=300)
+    event_type: str = Field(max_length=64)
+    booking_uid: str = Field(max_length=100)
+    event_type_uid: str = Field(max_length=100)
+    object_updated_at: datetime | None = None
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    received_at: datetime
+    status: str = OutboxStatus.QUEUED
+    attempts: int = 0
+    next_attempt_at: datetime
+    claimed_at: datetime | None = None
+
+
+class BookingRecord(SQLModel, table=True):
+    """The Salesforce records a booking produced, for later reschedules and cancellations."""
+
+    __table_args__ = (UniqueConstraint("team_id", "booking_uid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id")
+    booking_uid: str = Field(max_length=100)
+    who_id: str | None = None  # Lead or Contact Id
+    lead_id: str | None = None  # set when this booking created the Lead
+    event_id: str | None = None
+    # object.updatedAt of the newest event applied; older events are ignored.
+    applied_updated_at: datetime | None = None
+    cancelled: bool = False
+
+
+class SyncLog(SQLModel, table=True):
+    """What happened to one received booking event, shown on the Sync log screen."""
+
+    __table_args__ = (
+        Index("ix_synclog_team_created", "team_id", "created_at"),
+        Index("ix_synclog_team_outcome", "team_id", "outcome"),
+        Index("ix_synclog_team_page", "team_id", "booking_page_id"),
+        Index("ix_synclog_team_email", "team_id", "guest_email"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id")
+    outbox_id: int = Field(foreign_key="outboxevent.id", unique=True)
+    booking_page_id: int | None = Field(default=None, foreign_key="bookingpage.id")
+    booking_uid: str = Field(max_length=100)
+    event_type: str = Field(max_length=64)
+    guest_email: str = Field(default="", max_length=320)  # lower-cased for the filter
+    guest_name: str = Field(default="", max_length=200)
+    outcome: str = SyncOutcome.QUEUED
+    # [{"sobject": "Lead", "id": "00Q..."}, ...]
+    records: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    api_calls: int = 0
+    duration_ms: int = 0
+    # Why a row was skipped or what a success means: an i18n key with parameters.
+    detail_key: str | None = None
+    detail_params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error_code: str | None = None
+    error_message: str | None = None
+    next_step_key: str | None = None
+    next_step_params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    attempts: int = 0
+    created_at: datetime
+    updated_at: datetime
