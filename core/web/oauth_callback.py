@@ -1,0 +1,79 @@
+"""GET /oauth/salesforce/callback: where Salesforce sends the browser after the authorize page."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import Route
+
+from core.runtime import Runtime
+from core.salesforce.errors import SalesforceError
+from core.salesforce.oauth import (
+    callback_error_code,
+    complete_authorization,
+    discard_authorization,
+    handle_callback_error,
+)
+
+logger = logging.getLogger(__name__)
+
+CALLBACK_PATH = "/oauth/salesforce/callback"
+CONNECTION_PAGE = "/connection"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def oauth_routes(runtime: Runtime, *, clock: Callable[[], datetime] = _utc_now) -> list[Route]:
+    """Return the OAuth callback route bound to runtime's store and secret box.
+
+    clock gives the time the pending authorization's expiry is checked against.
+    """
+
+    async def salesforce_callback(request: Request) -> RedirectResponse:
+        """Complete the authorization and redirect to the Connection page with the outcome.
+
+        The redirect carries only oauth=ok or a short error code: never the
+        code, the state, a token or the error description from the query.
+        """
+        query = request.query_params
+
+        if "error" in query:
+            error = handle_callback_error(query["error"], query.get("error_description"))
+            await run_in_threadpool(discard_authorization, runtime.engine, query.get("state", ""))
+            logger.warning("the Salesforce authorize page returned %s", error.error_code)
+            return _redirect_to_connection(oauth_error=callback_error_code(error))
+
+        if not query.get("code"):
+            logger.warning("the Salesforce callback arrived without a code or an error")
+            return _redirect_to_connection(oauth_error="invalid_request")
+
+        try:
+            connection = await run_in_threadpool(
+                complete_authorization,
+                runtime.engine,
+                runtime.box,
+                query.get("state", ""),
+                query.get("code", ""),
+                clock(),
+            )
+        except SalesforceError as exc:
+            code = callback_error_code(exc)
+            logger.warning("the Salesforce authorization failed with %s: %s", code, exc)
+            return _redirect_to_connection(oauth_error=code)
+
+        logger.info("the Salesforce authorization of team %s completed", connection.team_id)
+        return _redirect_to_connection(oauth="ok")
+
+    return [Route(CALLBACK_PATH, salesforce_callback, methods=["GET"])]
+
+
+def _redirect_to_connection(**outcome: str) -> RedirectResponse:
+    return RedirectResponse(f"{CONNECTION_PAGE}?{urlencode(outcome)}", status_code=303)
