@@ -10,7 +10,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from core.i18n import load_catalog
 from core.salesforce import errors
@@ -68,7 +68,7 @@ def _stub_app(org: StubOrg) -> Starlette:
 
 
 def _answer(request: Request, org: StubOrg, headers: dict[str, str]) -> Response:
-    path = request.url.path.removeprefix(DATA)
+    path = request.url.path.removeprefix(request.scope.get("root_path", "")).removeprefix(DATA)
     if path == "/query":
         page = {"totalSize": 3, "done": False, "nextRecordsUrl": f"{DATA}/query/01g000000000001-2",
                 "records": [{"Id": "00Q000000000001AAA"}, {"Id": "00Q000000000002AAA"}]}
@@ -193,6 +193,18 @@ def test_request_reports_api_usage_and_counts_calls(stub_org):
 
     assert readings == [(501, 15000), (502, 15000)]
     assert client.api_calls == 2
+
+
+def test_api_calls_counted_under_mounted_instance_path():
+    org = StubOrg()
+    mounted = Starlette(routes=[Mount("/demo-org", app=_stub_app(org))])
+    with serve(mounted) as url:
+        client = SalesforceClient(f"{url}/demo-org", VALID_TOKEN)
+
+        client.limits()
+
+    assert org.api_used == 101
+    assert client.api_calls == 1
 
 
 def test_request_logs_one_line_without_token_or_query(stub_org, caplog):

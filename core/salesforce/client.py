@@ -213,7 +213,9 @@ class SalesforceClient:
             ) from exc
         duration_ms = round((time.perf_counter() - started) * 1000)
 
-        if path.startswith("/services/data/v"):
+        # Only versioned REST calls count against the daily API limit. The instance
+        # URL may carry a path of its own (the demo org is mounted at /demo-org).
+        if url.startswith(self.instance_url + "/services/data/v"):
             self.api_calls += 1
         usage = _read_api_usage(response)
         if usage is not None and self._on_usage is not None:
