@@ -1,0 +1,195 @@
+"""Demo data: the "Demo Sales" team, its booking pages and its demo org connection.
+
+The connection is made the way a manager makes it: the console's own OAuth code
+starts the flow, the demo org's authorize page is approved over HTTP, and the
+console's callback route exchanges the code at the demo org's token endpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+
+import requests
+from sqlmodel import select
+
+from core.demo_org import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, approve_authorization
+from core.runtime import Runtime
+from core.salesforce import oauth
+from core.sample_booking import SampleGuest, send_sample_booking
+from core.store.db import session_scope
+from core.store.models import (
+    BookingPage,
+    CancellationAction,
+    ConnectionStatus,
+    OwnerRule,
+    SalesforceConnection,
+    Team,
+)
+
+logger = logging.getLogger(__name__)
+
+DEMO_TEAM_SLUG = "demo"
+DEMO_TEAM_NAME = "Demo Sales"
+INTRO_EVENT_TYPE_UID = "ETDEMOINTRO"
+PRODUCT_DEMO_EVENT_TYPE_UID = "ETDEMOPRODUCT"
+
+# How long the seeding thread waits for the app's own HTTP server to answer.
+SERVER_WAIT_SECONDS = 60.0
+
+
+def seed_demo_store(runtime: Runtime, now: datetime) -> tuple[int, bool]:
+    """Create the demo team, its signing secret and booking pages unless they exist.
+
+    Returns the team id and whether the team was created now.
+    """
+    settings = runtime.settings
+    with session_scope(runtime.engine) as session:
+        team = session.exec(select(Team).where(Team.slug == DEMO_TEAM_SLUG)).first()
+        if team is not None:
+            return team.id, False
+
+        team = Team(
+            slug=DEMO_TEAM_SLUG,
+            name=DEMO_TEAM_NAME,
+            webhook_secret_enc=runtime.box.encrypt(settings.demo_webhook_secret),
+            created_at=now,
+        )
+        session.add(team)
+        session.flush()
+
+        session.add(
+            BookingPage(
+                team_id=team.id,
+                name="Intro call",
+                event_type_uid=INTRO_EVENT_TYPE_UID,
+                public_url="https://booking.example.com/demo-sales/intro-call",
+                host_emails=["hanako.sato@demo-org.example"],
+                integration_enabled=True,
+                create_lead_for_new=True,
+                create_event_for_existing=True,
+                create_event_on_new_lead=True,
+                event_owner_rule=OwnerRule.RECORD_OWNER,
+                subject_template="{page_name}: {guest_name}",
+                cancellation_action=CancellationAction.DELETE,
+                lead_source="Web",
+                answer_mapping={"会社名": "Company", "電話番号": "Phone", "Company": "Company", "Phone": "Phone"},
+                updated_at=now,
+            )
+        )
+        session.add(
+            BookingPage(
+                team_id=team.id,
+                name="Product demo",
+                event_type_uid=PRODUCT_DEMO_EVENT_TYPE_UID,
+                public_url="https://booking.example.com/demo-sales/product-demo",
+                host_emails=["ken.suzuki@demo-org.example"],
+                integration_enabled=False,
+                event_owner_rule=OwnerRule.HOST,
+                subject_template="Product demo with {guest_name}",
+                cancellation_action=CancellationAction.MARK_CANCELLED,
+                answer_mapping={"会社名": "Company"},
+                updated_at=now,
+            )
+        )
+
+        team_id = team.id
+
+    oauth.save_credentials(
+        runtime.engine,
+        runtime.box,
+        team_id,
+        login_url=settings.demo_org_url,
+        consumer_key=DEMO_CONSUMER_KEY,
+        consumer_secret=DEMO_CONSUMER_SECRET,
+    )
+    logger.info("created the demo team %r with two booking pages", DEMO_TEAM_SLUG)
+    return team_id, True
+
+
+def connect_demo_team(runtime: Runtime, team_id: int, http: requests.Session) -> None:
+    """Connect the team to the demo org through its authorize page and token endpoint.
+
+    Does nothing when the team is already connected.
+    """
+    with session_scope(runtime.engine) as session:
+        connection = session.exec(
+            select(SalesforceConnection).where(SalesforceConnection.team_id == team_id)
+        ).first()
+        if connection is not None and connection.status == ConnectionStatus.CONNECTED:
+            return
+
+    authorize_url = oauth.start_authorization(
+        runtime.engine, runtime.box, team_id, runtime.settings.callback_url, datetime.now(UTC)
+    )
+    callback_url = approve_authorization(http, authorize_url)
+    # The console's own callback route completes the flow, as after a browser redirect.
+    response = http.get(callback_url, allow_redirects=False, timeout=30)
+    location = response.headers.get("location", "")
+    if "oauth=ok" not in location:
+        raise RuntimeError(f"the demo org connection failed: the callback redirected to {location!r}")
+    logger.info("connected the demo team to the demo org")
+
+
+def _wait_for_server(http: requests.Session, base_url: str) -> None:
+    deadline = time.monotonic() + SERVER_WAIT_SECONDS
+    while True:
+        try:
+            if http.get(f"{base_url}/healthz", timeout=5).status_code < 500:
+                return
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"the app did not answer at {base_url} within {SERVER_WAIT_SECONDS:.0f} s: "
+                "set APP_PUBLIC_URL to the address this app listens on"
+            )
+        time.sleep(0.5)
+
+
+def _send_demo_history(runtime: Runtime, team_id: int, http: requests.Session) -> None:
+    """Send two sample bookings through the webhook endpoint so the sync log has rows."""
+    with session_scope(runtime.engine) as session:
+        page = session.exec(
+            select(BookingPage).where(
+                BookingPage.team_id == team_id, BookingPage.event_type_uid == INTRO_EVENT_TYPE_UID
+            )
+        ).one()
+    for guest, language in ((SampleGuest.NEW_CUSTOMER, "ja"), (SampleGuest.EXISTING_CONTACT, "en")):
+        send_sample_booking(
+            runtime.engine,
+            runtime.box,
+            runtime.settings,
+            team_id,
+            page.id,
+            guest,
+            datetime.now(UTC),
+            language=language,
+            http=http,
+        )
+
+
+def seed_demo(runtime: Runtime) -> None:
+    """Seed the store, connect the demo team and, on first start, send sample bookings."""
+    team_id, created = seed_demo_store(runtime, datetime.now(UTC))
+    with requests.Session() as http:
+        _wait_for_server(http, runtime.settings.public_url)
+        connect_demo_team(runtime, team_id, http)
+        if created:
+            _send_demo_history(runtime, team_id, http)
+
+
+def start_demo_seeding(runtime: Runtime) -> threading.Thread:
+    """Run seed_demo in a daemon thread and log, rather than raise, its failure."""
+
+    def run() -> None:
+        try:
+            seed_demo(runtime)
+        except Exception:
+            logger.exception("demo seeding failed; the Connection page can still connect the demo org by hand")
+
+    thread = threading.Thread(target=run, name="demo-seed", daemon=True)
+    thread.start()
+    return thread

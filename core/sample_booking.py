@@ -1,0 +1,171 @@
+"""A signed sample booking webhook, sent to this app's own endpoint for demos."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+from sqlalchemy import Engine
+
+from core.config import Settings
+from core.secrets import SecretBox
+from core.store.db import session_scope
+from core.store.models import BookingPage, Team
+from core.teams import webhook_url
+from core.webhooks.jicoo import SIGNATURE_HEADER, sign
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_ZONE = ZoneInfo("Asia/Tokyo")
+SAMPLE_START = time(10, 0)
+SAMPLE_DURATION = timedelta(minutes=30)
+
+# A Contact the demo org seeds, so this scenario finds an existing customer.
+EXISTING_CONTACT_NAME = "John Doe"
+EXISTING_CONTACT_EMAIL = "john.doe@example.com"
+
+# Answer values for each Lead field a booking page can map an answer to.
+SAMPLE_ANSWERS = {
+    "en": {
+        "Company": "Sample Trading Inc.",
+        "Phone": "03-1234-5678",
+        "LeadSource": "Web",
+        "Description": "Would like a product demo.",
+    },
+    "ja": {
+        "Company": "サンプル商事株式会社",
+        "Phone": "03-1234-5678",
+        "LeadSource": "Web",
+        "Description": "製品デモを希望します。",
+    },
+}
+SAMPLE_NEW_GUEST_NAME = {"en": "Alex Sample", "ja": "見本　花子"}
+
+
+class SampleGuest(StrEnum):
+    NEW_CUSTOMER = "new_customer"
+    EXISTING_CONTACT = "existing_contact"
+
+
+@dataclass(frozen=True)
+class SampleBookingResult:
+    """The endpoint's answer to the sample booking."""
+
+    status: int
+    body: Any
+    booking_uid: str
+
+
+def build_sample_booking(
+    page: BookingPage, guest: SampleGuest, now: datetime, *, language: str = "en"
+) -> dict[str, Any]:
+    """Return a guest_booked webhook body for page in the scheduler's format.
+
+    The booking starts tomorrow (Asia/Tokyo) at 10:00 for 30 minutes and answers
+    every question the page maps to a Lead field.
+    """
+    uid = f"BKSAMPLE{uuid.uuid4().hex[:12].upper()}"
+    tomorrow = now.astimezone(SAMPLE_ZONE).date() + timedelta(days=1)
+    start = datetime.combine(tomorrow, SAMPLE_START, tzinfo=SAMPLE_ZONE)
+    end = start + SAMPLE_DURATION
+
+    if guest == SampleGuest.EXISTING_CONTACT:
+        contact = {"email": EXISTING_CONTACT_EMAIL, "name": EXISTING_CONTACT_NAME}
+    else:
+        # A fresh address each time, so the guest is never found in Salesforce.
+        contact = {
+            "email": f"sample-{uid[-12:].lower()}@example.com",
+            "name": SAMPLE_NEW_GUEST_NAME.get(language, SAMPLE_NEW_GUEST_NAME["en"]),
+        }
+
+    values = SAMPLE_ANSWERS.get(language, SAMPLE_ANSWERS["en"])
+    answers = [
+        {"question": label, "content": [values[lead_field]]}
+        for label, lead_field in page.answer_mapping.items()
+        if lead_field in values
+    ]
+
+    return {
+        "createdAt": _iso(now),
+        "event": "guest_booked",
+        "object": {
+            "uid": uid,
+            "eventTypeUid": page.event_type_uid,
+            "status": "open",
+            "timeZone": SAMPLE_ZONE.key,
+            "startedAt": _iso(start),
+            "endedAt": _iso(end),
+            "createdAt": _iso(now),
+            "updatedAt": _iso(now),
+            "contact": contact,
+            "answers": answers,
+            "tracking": {
+                "utm_campaign": "",
+                "utm_source": "",
+                "utm_medium": "",
+                "utm_content": "",
+                "utm_term": "",
+            },
+        },
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def send_sample_booking(
+    engine: Engine,
+    box: SecretBox,
+    settings: Settings,
+    team_id: int,
+    page_id: int,
+    guest: SampleGuest,
+    now: datetime,
+    *,
+    language: str = "en",
+    http: requests.Session | None = None,
+    timeout: float = 10.0,
+) -> SampleBookingResult:
+    """Sign a sample booking with the team's secret and POST it to the team's webhook URL.
+
+    Raises LookupError when the team or page does not exist, ValueError when the
+    team has no signing secret, and requests.RequestException when the endpoint
+    cannot be reached.
+    """
+    with session_scope(engine) as session:
+        team = session.get(Team, team_id)
+        page = session.get(BookingPage, page_id)
+        if team is None or page is None or page.team_id != team_id:
+            raise LookupError(f"booking page {page_id} of team {team_id} not found")
+        if not team.webhook_secret_enc:
+            raise ValueError(f"team {team.slug!r} has no webhook signing secret: set one first")
+        secret = box.decrypt(team.webhook_secret_enc)
+        slug = team.slug
+
+    payload = build_sample_booking(page, guest, now, language=language)
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign(body, secret.reveal(), int(now.timestamp())),
+    }
+
+    url = webhook_url(settings.public_url, slug)
+    sender = http or requests
+    response = sender.post(url, data=body, headers=headers, timeout=timeout)
+    try:
+        answer: Any = response.json()
+    except ValueError:
+        answer = {"body": response.text[:500]}
+
+    logger.info("sent a sample booking for page %s of team %s: HTTP %s", page_id, team_id, response.status_code)
+    return SampleBookingResult(
+        status=response.status_code, body=answer, booking_uid=payload["object"]["uid"]
+    )

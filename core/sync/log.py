@@ -1,0 +1,265 @@
+"""Sync log queries for the Sync log screen: filter, page, count and CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any
+
+from sqlalchemy import Engine, func
+from sqlmodel import select
+
+from core.i18n import translate
+from core.store.db import session_scope
+from core.store.models import BookingPage, SyncLog, SyncOutcome
+
+PAGE_SIZE = 50
+EXPORT_CHUNK_SIZE = 500
+
+# Excel opens a UTF-8 CSV with Japanese text correctly only when it starts with a BOM.
+UTF8_BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class SyncLogFilter:
+    """Which sync log rows to show; empty fields match every row.
+
+    ``start`` and ``end`` are calendar days in ``zone``, both included.
+    """
+
+    start: date | None = None
+    end: date | None = None
+    outcomes: tuple[str, ...] = ()
+    booking_page_id: int | None = None
+    guest_email: str = ""
+    zone: tzinfo = timezone.utc
+
+
+@dataclass(frozen=True)
+class SyncLogEntry:
+    """One sync log row with the name of its booking page."""
+
+    id: int
+    created_at: datetime
+    updated_at: datetime
+    booking_page_id: int | None
+    booking_page_name: str | None
+    booking_uid: str
+    event_type: str
+    guest_name: str
+    guest_email: str
+    outcome: str
+    records: list[dict[str, str]]
+    api_calls: int
+    duration_ms: int
+    attempts: int
+    detail_key: str | None
+    detail_params: dict[str, Any] = field(default_factory=dict)
+    error_code: str | None = None
+    error_message: str | None = None
+    next_step_key: str | None = None
+    next_step_params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def can_retry(self) -> bool:
+        return self.outcome == SyncOutcome.FAILED
+
+
+@dataclass(frozen=True)
+class SyncLogPage:
+    """One page of filtered rows, newest first, with the count of all matches."""
+
+    entries: list[SyncLogEntry]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def _conditions(team_id: int, filters: SyncLogFilter) -> list[Any]:
+    conditions: list[Any] = [SyncLog.team_id == team_id]
+    if filters.start is not None:
+        start = datetime.combine(filters.start, time.min, tzinfo=filters.zone)
+        conditions.append(SyncLog.created_at >= start.astimezone(timezone.utc))
+    if filters.end is not None:
+        end = datetime.combine(filters.end + timedelta(days=1), time.min, tzinfo=filters.zone)
+        conditions.append(SyncLog.created_at < end.astimezone(timezone.utc))
+    if filters.outcomes:
+        conditions.append(SyncLog.outcome.in_(filters.outcomes))
+    if filters.booking_page_id is not None:
+        conditions.append(SyncLog.booking_page_id == filters.booking_page_id)
+    term = filters.guest_email.strip().lower()
+    if term:
+        # guest_email is stored lower-cased, so a lower-cased term matches case-insensitively.
+        conditions.append(SyncLog.guest_email.contains(term, autoescape=True))
+    return conditions
+
+
+def _select_entries(conditions: list[Any]):
+    return (
+        select(SyncLog, BookingPage.name)
+        .outerjoin(BookingPage, SyncLog.booking_page_id == BookingPage.id)
+        .where(*conditions)
+        .order_by(SyncLog.created_at.desc(), SyncLog.id.desc())
+    )
+
+
+def _entry(row: SyncLog, page_name: str | None) -> SyncLogEntry:
+    return SyncLogEntry(
+        id=row.id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        booking_page_id=row.booking_page_id,
+        booking_page_name=page_name,
+        booking_uid=row.booking_uid,
+        event_type=row.event_type,
+        guest_name=row.guest_name,
+        guest_email=row.guest_email,
+        outcome=row.outcome,
+        records=list(row.records or []),
+        api_calls=row.api_calls,
+        duration_ms=row.duration_ms,
+        attempts=row.attempts,
+        detail_key=row.detail_key,
+        detail_params=dict(row.detail_params or {}),
+        error_code=row.error_code,
+        error_message=row.error_message,
+        next_step_key=row.next_step_key,
+        next_step_params=dict(row.next_step_params or {}),
+    )
+
+
+def count_sync_log(engine: Engine, team_id: int, filters: SyncLogFilter) -> int:
+    """Return how many of the team's rows match filters."""
+    with session_scope(engine) as session:
+        statement = select(func.count()).select_from(SyncLog).where(*_conditions(team_id, filters))
+        return session.exec(statement).one()
+
+
+def fetch_sync_log_page(
+    engine: Engine,
+    team_id: int,
+    filters: SyncLogFilter,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> SyncLogPage:
+    """Return one page (1-based) of the team's matching rows, newest first.
+
+    A page past the last one returns the last page.
+    """
+    total = count_sync_log(engine, team_id, filters)
+    page_count = max(1, -(-total // page_size))
+    page = min(max(1, page), page_count)
+
+    with session_scope(engine) as session:
+        statement = _select_entries(_conditions(team_id, filters)).limit(page_size).offset((page - 1) * page_size)
+        entries = [_entry(row, name) for row, name in session.exec(statement).all()]
+    return SyncLogPage(entries=entries, total=total, page=page, page_size=page_size)
+
+
+def get_sync_log_entry(engine: Engine, team_id: int, entry_id: int) -> SyncLogEntry | None:
+    """Return the team's row with entry_id, or None."""
+    with session_scope(engine) as session:
+        statement = _select_entries([SyncLog.team_id == team_id, SyncLog.id == entry_id])
+        result = session.exec(statement).first()
+        return _entry(*result) if result else None
+
+
+def iter_sync_log(
+    engine: Engine, team_id: int, filters: SyncLogFilter, chunk_size: int = EXPORT_CHUNK_SIZE
+) -> Iterator[list[SyncLogEntry]]:
+    """Yield every matching row, newest first, in chunks of at most chunk_size.
+
+    Each chunk is one query that continues after the last row of the previous one
+    (keyset paging), so rows added during an export do not shift later chunks.
+    """
+    conditions = _conditions(team_id, filters)
+    after: tuple[datetime, int] | None = None
+    while True:
+        with session_scope(engine) as session:
+            statement = _select_entries(conditions)
+            if after is not None:
+                created_at, entry_id = after
+                statement = statement.where(
+                    (SyncLog.created_at < created_at)
+                    | ((SyncLog.created_at == created_at) & (SyncLog.id < entry_id))
+                )
+            chunk = [_entry(row, name) for row, name in session.exec(statement.limit(chunk_size)).all()]
+        if not chunk:
+            return
+        yield chunk
+        if len(chunk) < chunk_size:
+            return
+        after = (chunk[-1].created_at, chunk[-1].id)
+
+
+def export_sync_log_csv(
+    engine: Engine,
+    team_id: int,
+    filters: SyncLogFilter,
+    *,
+    language: str,
+    record_url: Callable[[str, str], str | None],
+    chunk_size: int = EXPORT_CHUNK_SIZE,
+) -> bytes:
+    """Return every matching row as a UTF-8 CSV with a BOM, headers and outcomes in language.
+
+    Times are ISO 8601 in filters.zone. record_url turns (sobject, id) into a link,
+    or None when the org's instance URL is unknown; then the Id is written.
+    """
+    buffer = io.StringIO()
+    buffer.write(UTF8_BOM)
+    writer = csv.writer(buffer)
+    writer.writerow([translate(f"sync_log.csv.{name}", language) for name in CSV_COLUMNS])
+
+    for chunk in iter_sync_log(engine, team_id, filters, chunk_size):
+        for entry in chunk:
+            writer.writerow(_csv_row(entry, filters.zone, language, record_url))
+    return buffer.getvalue().encode("utf-8")
+
+
+CSV_COLUMNS = (
+    "time",
+    "booking_page",
+    "guest_name",
+    "guest_email",
+    "event_type",
+    "outcome",
+    "records",
+    "api_calls",
+    "duration_ms",
+    "attempts",
+    "error_code",
+    "error_message",
+    "booking_uid",
+)
+
+
+def _csv_row(
+    entry: SyncLogEntry,
+    zone: tzinfo,
+    language: str,
+    record_url: Callable[[str, str], str | None],
+) -> list[Any]:
+    links = [record_url(record["sobject"], record["id"]) or record["id"] for record in entry.records]
+    return [
+        entry.created_at.astimezone(zone).isoformat(timespec="seconds"),
+        entry.booking_page_name or "",
+        entry.guest_name,
+        entry.guest_email,
+        entry.event_type,
+        translate(f"sync_log.outcome.{entry.outcome}", language),
+        " ".join(links),
+        entry.api_calls,
+        entry.duration_ms,
+        entry.attempts,
+        entry.error_code or "",
+        entry.error_message or "",
+        entry.booking_uid,
+    ]

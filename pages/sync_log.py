@@ -1,0 +1,245 @@
+"""Sync log screen: what happened to each booking event, with details, retry and CSV export."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from core.booking_pages import list_booking_pages
+from core.connection_status import ConnectionSummary, read_connection
+from core.store.models import SyncOutcome
+from core.sync.log import SyncLogEntry, SyncLogFilter, SyncLogPage, export_sync_log_csv, fetch_sync_log_page
+from core.teams import TeamView
+from pages._ui import (
+    choice_labels,
+    escape_markdown,
+    display_zone,
+    display_zone_name,
+    format_time,
+    has_message,
+    language,
+    next_step,
+    now,
+    require_team,
+    runtime,
+    t,
+)
+
+TABLE_KEY = "log_table"
+PAGE_KEY = "log_page"
+FLASH_KEY = "log_flash"
+PERSON_SOBJECTS = ("Lead", "Contact")
+
+
+def render_filters(team: TeamView) -> SyncLogFilter:
+    """Show the filter widgets and return the filter they describe."""
+    pages = {None: t("sync_log.filter.all_pages")}
+    pages.update({page.id: page.name for page in list_booking_pages(runtime().engine, team.id)})
+    first, second = st.columns(2)
+    days = first.date_input(
+        t("sync_log.filter.dates", zone=display_zone_name()), value=(), format="YYYY-MM-DD", key="log_dates"
+    )
+    outcome_labels = choice_labels("sync_log.outcome", [outcome.value for outcome in SyncOutcome])
+    outcomes = second.multiselect(
+        t("sync_log.filter.outcome"),
+        list(outcome_labels),
+        format_func=outcome_labels.__getitem__,
+        key="log_outcomes",
+    )
+    third, fourth = st.columns(2)
+    page_id = third.selectbox(
+        t("sync_log.filter.booking_page"),
+        list(pages),
+        format_func=pages.__getitem__,
+        key="log_booking_page",
+    )
+    guest_email = fourth.text_input(t("sync_log.filter.guest_email"), key="log_guest_email")
+
+    start, end = date_bounds(days)
+    return SyncLogFilter(
+        start=start,
+        end=end,
+        outcomes=tuple(outcomes),
+        booking_page_id=page_id,
+        guest_email=guest_email,
+        zone=display_zone(),
+    )
+
+
+def date_bounds(days: object) -> tuple[date | None, date | None]:
+    """Return (start, end) from the date input, which gives one or two days while a range is picked."""
+    if isinstance(days, date):
+        return days, days
+    chosen = list(days or ())
+    if not chosen:
+        return None, None
+    return chosen[0], chosen[-1]
+
+
+def record_link(summary: ConnectionSummary | None, record: dict[str, str]) -> str | None:
+    if summary is None:
+        return None
+    return summary.record_url(record["sobject"], record["id"])
+
+
+def first_record(entry: SyncLogEntry, sobjects: tuple[str, ...]) -> dict[str, str] | None:
+    return next((record for record in entry.records if record.get("sobject") in sobjects), None)
+
+
+def render_table(page: SyncLogPage, summary: ConnectionSummary | None) -> SyncLogEntry | None:
+    """Show one page of rows; return the row the user selected."""
+    def link(entry: SyncLogEntry, sobjects: tuple[str, ...]) -> str | None:
+        record = first_record(entry, sobjects)
+        return record_link(summary, record) if record else None
+
+    entries = page.entries
+    table = pd.DataFrame(
+        {
+            "time": [format_time(entry.created_at) for entry in entries],
+            "booking_page": [entry.booking_page_name or "" for entry in entries],
+            "guest": [f"{entry.guest_name} <{entry.guest_email}>" for entry in entries],
+            "event_type": [entry.event_type for entry in entries],
+            "outcome": [t(f"sync_log.outcome.{entry.outcome}") for entry in entries],
+            "person": [link(entry, PERSON_SOBJECTS) for entry in entries],
+            "event": [link(entry, ("Event",)) for entry in entries],
+            "api_calls": [entry.api_calls for entry in entries],
+            "duration_ms": [entry.duration_ms for entry in entries],
+        }
+    )
+    # The link text is the record Id taken from the URL .../lightning/r/<sobject>/<Id>/view.
+    id_from_url = r"/lightning/r/\w+/(\w+)/view"
+    selection = st.dataframe(
+        table,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key=TABLE_KEY,
+        column_config={
+            "time": st.column_config.TextColumn(t("sync_log.col.time", zone=display_zone_name())),
+            "booking_page": st.column_config.TextColumn(t("sync_log.col.booking_page")),
+            "guest": st.column_config.TextColumn(t("sync_log.col.guest")),
+            "event_type": st.column_config.TextColumn(t("sync_log.col.event_type")),
+            "outcome": st.column_config.TextColumn(t("sync_log.col.outcome")),
+            "person": st.column_config.LinkColumn(t("sync_log.col.person"), display_text=id_from_url),
+            "event": st.column_config.LinkColumn(t("sync_log.col.event"), display_text=id_from_url),
+            "api_calls": st.column_config.NumberColumn(t("sync_log.col.api_calls")),
+            "duration_ms": st.column_config.NumberColumn(t("sync_log.col.duration"), format="%d ms"),
+        },
+    )
+    rows = list(selection.selection.rows)
+    if rows and rows[0] < len(entries):
+        return entries[rows[0]]
+    return None
+
+
+def render_details(entry: SyncLogEntry, summary: ConnectionSummary | None) -> None:
+    """Show the selected row's outcome, records, error and next step, and Retry for failed rows."""
+    st.subheader(t("sync_log.details.title", guest=escape_markdown(entry.guest_name or entry.guest_email)))
+    st.markdown(
+        t(
+            "sync_log.details.summary",
+            outcome=t(f"sync_log.outcome.{entry.outcome}"),
+            booking_uid=entry.booking_uid,
+            attempts=entry.attempts,
+            time=format_time(entry.updated_at),
+            zone=display_zone_name(),
+        )
+    )
+
+    for record in entry.records:
+        url = record_link(summary, record)
+        text = f"{record['sobject']} {record['id']}"
+        st.markdown(f"- [{text}]({url})" if url else f"- {text}")
+
+    # Guest names and Salesforce messages arrive from outside, and these elements render Markdown.
+    if entry.detail_key:
+        detail = next_step(entry.detail_key, escaped(entry.detail_params))
+        st.info(detail if has_message(entry.detail_key) else entry.detail_key)
+
+    if entry.error_code or entry.error_message:
+        code = escape_markdown(entry.error_code or "-")
+        st.error(t("sync_log.details.error", code=code, message=escape_markdown(entry.error_message or "")))
+    if entry.next_step_key:
+        step = next_step(entry.next_step_key, escaped(entry.next_step_params))
+        st.info(t("sync_log.details.next_step", step=step))
+
+    if entry.can_retry and st.button(t("sync_log.retry"), type="primary", key=f"retry_{entry.id}"):
+        retry(entry)
+
+
+def escaped(params: dict[str, object]) -> dict[str, object]:
+    return {name: escape_markdown(value) if isinstance(value, str) else value for name, value in params.items()}
+
+
+def retry(entry: SyncLogEntry) -> None:
+    from core.sync.worker import retry_failed
+
+    try:
+        retry_failed(runtime().engine, entry.id, now())
+    except (LookupError, ValueError):
+        st.error(t("sync_log.retry_unavailable"))
+        return
+    worker = runtime().worker
+    if worker is not None and hasattr(worker, "wake"):
+        worker.wake()
+    st.session_state[FLASH_KEY] = "sync_log.retry_queued"
+    st.rerun()
+
+
+def render_export(team: TeamView, filters: SyncLogFilter, summary: ConnectionSummary | None, total: int) -> None:
+    """Show the CSV download of every filtered row; the file is built only when clicked."""
+    engine = runtime().engine
+    chosen_language = language()
+
+    def build_csv() -> bytes:
+        return export_sync_log_csv(
+            engine,
+            team.id,
+            filters,
+            language=chosen_language,
+            record_url=lambda sobject, record_id: summary.record_url(sobject, record_id) if summary else None,
+        )
+
+    st.download_button(
+        t("sync_log.export", count=total),
+        data=build_csv,
+        file_name=f"sync-log-{team.slug}-{now().astimezone(display_zone()):%Y%m%d-%H%M}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="log_export",
+    )
+
+
+def main() -> None:
+    team = require_team()
+    st.title(t("sync_log.title"))
+    flash = st.session_state.pop(FLASH_KEY, None)
+    if flash:
+        st.success(t(flash))
+
+    filters = render_filters(team)
+    summary = read_connection(runtime().engine, team.id)
+
+    requested = int(st.session_state.get(PAGE_KEY, 1))
+    page = fetch_sync_log_page(runtime().engine, team.id, filters, requested)
+    # Narrower filters can leave fewer pages than the one chosen; the query clamped it.
+    st.session_state[PAGE_KEY] = page.page
+    if page.total == 0:
+        st.info(t("sync_log.empty"))
+        return
+
+    st.caption(t("sync_log.count", total=page.total, page=page.page, pages=page.page_count))
+    selected = render_table(page, summary)
+    if page.page_count > 1:
+        st.number_input(t("sync_log.page"), min_value=1, max_value=page.page_count, step=1, key=PAGE_KEY)
+    render_export(team, filters, summary, page.total)
+
+    if selected is None:
+        st.caption(t("sync_log.select_hint"))
+    else:
+        render_details(selected, summary)
+
+
+main()
