@@ -43,12 +43,30 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest recorded migration."""
+    run_migrations(engine, "upgrade", "head")
+    logger.info("store schema is at the newest migration")
+
+
+def run_migrations(engine: Engine, direction: str, revision: str) -> None:
+    """Run alembic's upgrade or downgrade to revision on engine."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-    logger.info("store schema is at the newest migration")
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it; with foreign keys on, dropping the
+            # old copy fails while other tables point at it. The pragma only works
+            # outside a transaction, so it is set before the migration begins one.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                getattr(command, direction)(config, revision)
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 @contextmanager

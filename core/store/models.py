@@ -14,6 +14,22 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
+class Role(StrEnum):
+    """A user's role in one team, from most to least rights."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    MANAGER = "manager"
+    MEMBER = "member"
+
+
+class Plan(StrEnum):
+    FREE = "free"
+    PRO = "pro"
+    TEAM = "team"
+    ENTERPRISE = "enterprise"
+
+
 class ConnectionStatus(StrEnum):
     CONNECTED = "connected"
     NEEDS_RECONNECT = "needs_reconnect"
@@ -61,6 +77,7 @@ class Team(SQLModel, table=True):
     slug: str = Field(unique=True, index=True, max_length=64)
     name: str = Field(max_length=200)
     webhook_secret_enc: str | None = None
+    plan: str = Field(default=Plan.FREE, sa_column_kwargs={"server_default": Plan.FREE.value})
     created_at: datetime
 
 
@@ -104,6 +121,8 @@ class BookingPage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
+    # The member whose page this is; members see the sync log of their own pages only.
+    owner_user_id: int | None = Field(default=None, foreign_key="user.id")
     name: str = Field(max_length=200)
     event_type_uid: str = Field(max_length=100)
     public_url: str = ""
@@ -201,3 +220,115 @@ class SyncLog(SQLModel, table=True):
     attempts: int = 0
     created_at: datetime
     updated_at: datetime
+
+
+class User(SQLModel, table=True):
+    """A person who signs in to the console."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, index=True, max_length=320)  # lower-cased
+    display_name: str = Field(max_length=200)
+    # Argon2id hash; None for an account that signs in only through single sign-on.
+    password_hash: str | None = None
+    failed_sign_ins: int = 0
+    locked_until: datetime | None = None
+    last_sign_in_at: datetime | None = None
+    created_at: datetime
+
+
+class Membership(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    role: str = Role.MEMBER
+    created_at: datetime
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in browser: the cookie holds the token, the store only its SHA-256."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime
+    expires_at: datetime
+    # A one-time sign-in ticket becomes a session when the browser redeems it.
+    is_ticket: bool = False
+
+
+class AuditEvent(SQLModel, table=True):
+    """One change, refusal or sign-in event; values never contain secrets."""
+
+    __table_args__ = (Index("ix_audit_team_created", "team_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id")
+    actor_user_id: int | None = Field(default=None, foreign_key="user.id")
+    actor_email: str = Field(default="", max_length=320)
+    action: str = Field(max_length=64)
+    target: str = Field(default="", max_length=300)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    outcome: str = Field(default="done", max_length=16)  # done, refused, failed
+    created_at: datetime
+
+
+class AccountEngagementConnection(SQLModel, table=True):
+    """A team's Account Engagement business unit, reached with its Salesforce token."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", unique=True)
+    business_unit_id: str = Field(max_length=18)
+    environment: str = "production"  # production or demo (pi.demo.pardot.com)
+    checked_at: datetime | None = None
+    last_error_code: str | None = None
+    forms_fetched_at: datetime | None = None
+
+
+class AccountEngagementForm(SQLModel, table=True):
+    """A cached Account Engagement form with its field names."""
+
+    __table_args__ = (UniqueConstraint("team_id", "form_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    form_id: int
+    name: str = Field(max_length=255)
+    fields: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    fetched_at: datetime
+
+
+class FormRouting(SQLModel, table=True):
+    """The routing rules of one form and the key of its public redirect URL."""
+
+    __table_args__ = (UniqueConstraint("team_id", "form_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    form_id: int
+    form_key: str = Field(unique=True, index=True, max_length=64)
+    enabled: bool = True
+    # core.routing.RuleSet as JSON; its version guards against lost updates.
+    rules: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = 1
+    verify_with_prospect: bool = False
+    updated_at: datetime
+    updated_by_user_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class RoutingLog(SQLModel, table=True):
+    """One visitor routed (or not) by GET /route/{form_key}."""
+
+    __table_args__ = (Index("ix_routinglog_team_created", "team_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id")
+    form_routing_id: int | None = Field(default=None, foreign_key="formrouting.id")
+    form_key: str = Field(max_length=64)
+    outcome: str = Field(max_length=32)  # matched, fallback, no_match, unknown_form, disabled, not_verified
+    matched_rule_id: str | None = None
+    matched_rule_name: str | None = None
+    booking_page_id: int | None = Field(default=None, foreign_key="bookingpage.id")
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
