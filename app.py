@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 import streamlit as st
 from starlette.routing import BaseRoute, Mount
+from streamlit.runtime.pages_manager import PagesManager
 
 from core.demo_org import create_demo_org_app
 from core.demo_seed import start_demo_seeding
@@ -23,6 +24,13 @@ from core.web.oauth_callback import oauth_routes
 
 configure_logging()
 logger = logging.getLogger("app")
+
+# NOTE: Streamlit 1.67 treats a pages/ folder beside the entry script as an old
+# style multipage app until the first st.navigation call of the process, so the
+# first visitor of /connection would get pages/connection.py without the
+# sidebar of dashboard.py. This internal flag is what st.navigation itself
+# clears; recheck it when upgrading Streamlit.
+PagesManager.uses_pages_directory = False
 
 runtime = get_runtime()
 
