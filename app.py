@@ -53,7 +53,7 @@ async def lifespan(_app):
     runtime.worker = worker
     worker.start()
     if runtime.settings.demo:
-        # Seeding connects through the demo org's HTTP endpoints, which answer
+        # Seeding connects through the demo org's HTTP endpoints, which respond
         # only once this start-up hook has returned, so it runs in a thread.
         start_demo_seeding(runtime)
     logger.info("console started (demo mode %s) at %s", runtime.settings.demo, runtime.settings.public_url)

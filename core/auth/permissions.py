@@ -1,8 +1,8 @@
 """Who may do what in a team: one table, consulted by every write path.
 
-Pages use decide() to show a read-only screen with the reason; writes in core
+Pages use decide() to show a read-only screen with the reason. Writes in core
 call require(), which raises PermissionDenied and records the refusal in the
-audit trail, so a page that forgot to hide a button still cannot change data.
+audit trail. So a page that forgot to hide a button still cannot change data.
 """
 
 from __future__ import annotations
