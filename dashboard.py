@@ -19,6 +19,18 @@ navigation = st.navigation(
             icon=":material/event:",
         ),
         st.Page("pages/sync_log.py", title=t("nav.sync_log"), url_path="sync-log", icon=":material/history:"),
+        st.Page(
+            "pages/account_engagement.py",
+            title=t("nav.account_engagement"),
+            url_path="account-engagement",
+            icon=":material/alt_route:",
+        ),
+        st.Page(
+            "pages/routing_log.py",
+            title=t("nav.routing_log"),
+            url_path="routing-log",
+            icon=":material/route:",
+        ),
     ]
 )
 navigation.run()

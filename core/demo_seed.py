@@ -25,6 +25,7 @@ from core.store.models import (
     CancellationAction,
     ConnectionStatus,
     OwnerRule,
+    Plan,
     SalesforceConnection,
     Team,
 )
@@ -55,6 +56,7 @@ def seed_demo_store(runtime: Runtime, now: datetime) -> tuple[int, bool]:
             slug=DEMO_TEAM_SLUG,
             name=DEMO_TEAM_NAME,
             webhook_secret_enc=runtime.box.encrypt(settings.demo_webhook_secret),
+            plan=Plan.TEAM,
             created_at=now,
         )
         session.add(team)

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from core.secrets import SecretBox
 from core.store.db import session_scope
-from core.store.models import Team
+from core.store.models import Plan, Team
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ class TeamView:
     slug: str
     name: str
     has_webhook_secret: bool
+    plan: str = Plan.FREE
 
 
 def _view(team: Team) -> TeamView:
@@ -47,6 +48,7 @@ def _view(team: Team) -> TeamView:
         slug=team.slug,
         name=team.name,
         has_webhook_secret=bool(team.webhook_secret_enc),
+        plan=team.plan,
     )
 
 

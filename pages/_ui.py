@@ -8,9 +8,12 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
+from core.auth.audit import Actor
+from core.auth.permissions import Action, Decision, decide
 from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, load_catalog, translate
 from core.runtime import Runtime, get_runtime
 from core.salesforce.errors import SalesforceError
+from core.store.models import Role
 from core.teams import TeamSettingError, TeamView, create_team, list_teams
 
 LANGUAGE_KEY = "language"
@@ -153,3 +156,22 @@ def next_step(key: str, params: dict[str, object]) -> str:
         return t(key, **params)
     except (KeyError, IndexError):
         return t("nav.next_step_unknown")
+
+
+def current_actor() -> Actor:
+    """Return the user acting on this page, for permission checks and the audit trail.
+
+    TODO: replace with the signed-in user once sign-in exists; until then every
+    visitor acts as the system with the owner's rights.
+    """
+    return Actor.system()
+
+
+def current_role(team: TeamView) -> Role | None:
+    """Return the acting user's role in team."""
+    return Role.OWNER
+
+
+def permission(team: TeamView, action: Action) -> Decision:
+    """Return whether the acting user may take action in team, with the reason if not."""
+    return decide(current_role(team), action, team.plan)

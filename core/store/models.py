@@ -96,6 +96,8 @@ class SalesforceConnection(SQLModel, table=True):
     user_id: str | None = None
     username: str | None = None
     api_version: str = "66.0"
+    # The scopes Salesforce granted, space-separated, from the token response.
+    scope: str | None = None
     status: str = ConnectionStatus.DISCONNECTED
     connected_at: datetime | None = None
     last_error_code: str | None = None
@@ -110,7 +112,11 @@ class OAuthState(SQLModel, table=True):
 
     state: str = Field(primary_key=True, max_length=128)
     team_id: int = Field(foreign_key="team.id")
+    # The console user who started the authorization, for the audit trail.
+    user_id: int | None = Field(default=None, foreign_key="user.id")
     code_verifier_enc: str
+    # Space-separated OAuth scopes requested, e.g. "api refresh_token pardot_api".
+    scope: str = Field(default="api refresh_token", sa_column_kwargs={"server_default": "api refresh_token"})
     login_url: str
     redirect_uri: str
     expires_at: datetime

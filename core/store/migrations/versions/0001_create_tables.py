@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 19:47:38.963647
+Create Date: 2026-12-04
 
 """
 from typing import Sequence, Union
