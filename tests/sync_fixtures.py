@@ -25,7 +25,7 @@ from core.web.health import health_routes
 from core.web.hooks import hook_routes
 from core.webhooks.jicoo import SIGNATURE_HEADER, sign
 
-SAMPLES_DIR = Path("/work/shared/samples/jicoo")
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples" / "jicoo"
 TEAM_SLUG = "inside-sales"
 SIGNING_SECRET = "whsec-sync-tests"
 CALLBACK_URL = "http://127.0.0.1:8501/oauth/salesforce/callback"

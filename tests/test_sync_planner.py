@@ -33,7 +33,7 @@ from core.sync.planner import (
 )
 from core.webhooks.jicoo import Answer, BookingEvent, parse_event
 
-SAMPLES = Path("/work/shared/samples/jicoo")
+SAMPLES = Path(__file__).resolve().parent / "samples" / "jicoo"
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 OWNER = "005000000000001AAA"

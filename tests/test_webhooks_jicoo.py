@@ -22,7 +22,7 @@ from core.webhooks.jicoo import (
     verify_signature,
 )
 
-SAMPLES = Path("/work/shared/samples/jicoo")
+SAMPLES = Path(__file__).resolve().parent / "samples" / "jicoo"
 SECRET = "whsec-test"
 NOW = datetime(2026, 12, 1, 1, 2, 3, tzinfo=UTC)
 T = int(NOW.timestamp())
