@@ -9,6 +9,7 @@ from core.demo_org.browser import approve_authorization
 from core.demo_org.constants import (
     DEMO_API_VERSION,
     DEMO_APP_NAME,
+    DEMO_BUSINESS_UNIT_ID,
     DEMO_CONSUMER_KEY,
     DEMO_CONSUMER_SECRET,
     DEMO_ORG_ID,
@@ -18,6 +19,7 @@ from core.demo_org.constants import (
 __all__ = [
     "DEMO_API_VERSION",
     "DEMO_APP_NAME",
+    "DEMO_BUSINESS_UNIT_ID",
     "DEMO_CONSUMER_KEY",
     "DEMO_CONSUMER_SECRET",
     "DEMO_ORG_ID",

@@ -13,7 +13,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from core.demo_org import rest
 from core.demo_org.admin import admin_routes
@@ -23,6 +23,7 @@ from core.demo_org.dml import DmlContext
 from core.demo_org.errors import ApiError, invalid_session, not_found
 from core.demo_org.oauth import oauth_routes, valid_access_token
 from core.demo_org.pages import page_routes
+from core.demo_org.pardot import create_pardot_app
 from core.demo_org.seed import register_app, seed_records
 from core.demo_org.state import DemoOrgState
 from core.demo_org.store import Store
@@ -65,6 +66,7 @@ def create_demo_org_app(
         Route("/services/data/v{version}", data, methods=["GET"]),
         Route("/services/data/v{version}/{path:path}", data, methods=["GET", "POST", "PATCH", "DELETE", "PUT"]),
         *admin_routes(state),
+        Mount("/pardot", app=create_pardot_app(state)),
     ]
     app = Starlette(routes=routes)
     app.state.demo_org = state

@@ -13,6 +13,9 @@ DEMO_ORG_NAME = "Demo Org"
 DEMO_API_VERSION = "66.0"
 DEMO_USERNAME = "admin@demo-org.example"
 
+# The Account Engagement business unit of the demo org; DEMO_USERNAME may use it.
+DEMO_BUSINESS_UNIT_ID = "0Uv8d0000000001CAA"
+
 # Daily API request allocation of a Developer Edition org.
 DAILY_API_MAX = 15000
 

@@ -28,6 +28,18 @@ Leads (00Q):
     00Q8d0000000006EAA  Dana Dup <dup.lead@example.com>, last modified 2026-03-01
 Events (00U):
     00U8d0000000001EAA  "Kickoff call" with John Doe on Acme Corporation, owner Ken Suzuki
+
+Account Engagement (served under /pardot, stored as records of the pardot.* kinds below):
+Business units (0Uv):
+    0Uv8d0000000001CAA  Demo Business Unit, open to Demo Admin
+    0Uv8d0000000002CAA  Partner Business Unit, open to no demo user (calls get error 184)
+Forms in the Demo Business Unit:
+    1001  Demo request JP   email, first_name, last_name, company, employees, country, interest
+    1002  Contact us EN     email, first_name, last_name, company, country
+    1003  Webinar signup    email, first_name, last_name
+Prospects: 3001 Taro Yamada (Japan, 1200 employees), 3002 Emily Clark (United States, 45),
+    3003 Hans Müller (Germany, 300), 3004 Priya Sharma (India, 8), 3005 Lucas Silva (Brazil, 5000),
+    3006 an older prospect with Taro Yamada's email, updated before 3001
 """
 
 from __future__ import annotations
@@ -35,7 +47,13 @@ from __future__ import annotations
 from typing import Any
 
 from core.demo_org import assignment
-from core.demo_org.constants import DEMO_APP_NAME, DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, DEMO_USERNAME
+from core.demo_org.constants import (
+    DEMO_APP_NAME,
+    DEMO_BUSINESS_UNIT_ID,
+    DEMO_CONSUMER_KEY,
+    DEMO_CONSUMER_SECRET,
+    DEMO_USERNAME,
+)
 from core.demo_org.schema import OBJECTS
 from core.demo_org.store import ClientApp, Store
 
@@ -62,6 +80,13 @@ CONVERTED_LEAD_ID = "00Q8d0000000004EAA"
 DUP_LEAD_OLDER_ID = "00Q8d0000000005EAA"
 DUP_LEAD_NEWER_ID = "00Q8d0000000006EAA"
 KICKOFF_EVENT_ID = "00U8d0000000001EAA"
+NO_ACCESS_BUSINESS_UNIT_ID = "0Uv8d0000000002CAA"
+
+# Kinds of the Account Engagement objects in the records table; no sObject has a dot in its name.
+PARDOT_BUSINESS_UNIT = "pardot.BusinessUnit"
+PARDOT_FORM = "pardot.Form"
+PARDOT_FORM_FIELD = "pardot.FormField"
+PARDOT_PROSPECT = "pardot.Prospect"
 
 APP_SCOPES = ("api", "refresh_token", "offline_access", "id", "openid", "profile", "email", "web", "pardot_api")
 
@@ -86,6 +111,7 @@ def seed_records(store: Store) -> None:
             "ActivityDate": "2026-02-02", "DurationInMinutes": 30, "IsAllDayEvent": False, "ShowAs": "Busy",
             "WhoId": JOHN_DOE_ID, "WhatId": ACME_ID, "OwnerId": KEN_ID,
         })
+        seed_account_engagement(store)
 
 
 def _insert(store: Store, sobject: str, record_id: str, fields: dict[str, Any], *, modified: str = _SEEDED_AT) -> None:
@@ -180,3 +206,80 @@ def _seed_leads(store: Store) -> None:
          modified="2026-01-10T00:00:00.000+0000")
     lead(DUP_LEAD_NEWER_ID, "Dana", "Dup", "Dup Industries", "dup.lead@example.com", ADMIN_ID,
          modified="2026-03-01T00:00:00.000+0000")
+
+
+# Account Engagement
+
+_PARDOT_SEEDED_AT = "2026-01-05T09:00:00+09:00"
+
+# Form field: (v5 prospect field, label, data format, required).
+_FORM_FIELDS = {
+    "email": ("email", "Email", "email", True),
+    "first_name": ("firstName", "First Name", "text", True),
+    "last_name": ("lastName", "Last Name", "text", True),
+    "company": ("company", "Company", "text", False),
+    "employees": ("employees", "Employees", "number", False),
+    "country": ("country", "Country", "text", False),
+    "interest": ("interest", "Interest", "text", False),
+}
+
+
+def pardot_record_id(kind: str, object_id: int | str) -> str:
+    """Return the records-table id of an Account Engagement object, such as pardot.Form:1001."""
+    return f"{kind}:{object_id}"
+
+
+def seed_account_engagement(store: Store) -> None:
+    """Insert the Account Engagement business units, forms, form fields and prospects."""
+    for unit_id, name, user_ids in (
+        (DEMO_BUSINESS_UNIT_ID, "Demo Business Unit", [ADMIN_ID]),
+        (NO_ACCESS_BUSINESS_UNIT_ID, "Partner Business Unit", []),
+    ):
+        store.insert_record(PARDOT_BUSINESS_UNIT, pardot_record_id(PARDOT_BUSINESS_UNIT, unit_id),
+                            {"id": unit_id, "name": name, "userIds": user_ids})
+
+    field_id = 5001
+    forms = (
+        (1001, "Demo request JP", ["email", "first_name", "last_name", "company", "employees", "country", "interest"]),
+        (1002, "Contact us EN", ["email", "first_name", "last_name", "company", "country"]),
+        (1003, "Webinar signup", ["email", "first_name", "last_name"]),
+    )
+    for form_id, name, field_names in forms:
+        store.insert_record(PARDOT_FORM, pardot_record_id(PARDOT_FORM, form_id), {
+            "id": form_id, "businessUnitId": DEMO_BUSINESS_UNIT_ID, "name": name, "campaignId": 2001,
+            "thankYouContent": "<p>Thank you.</p>", "thankYouCode": "",
+            "redirectLocation": "", "isUseRedirectLocation": False,
+            "embedCode": f'<iframe src="https://go.demo-org.example/l/1/{form_id}" width="100%" height="500"></iframe>',
+            "isDeleted": False, "createdAt": _PARDOT_SEEDED_AT, "updatedAt": _PARDOT_SEEDED_AT,
+        })
+        for order, field_name in enumerate(field_names):
+            api_name, label, data_format, required = _FORM_FIELDS[field_name]
+            store.insert_record(PARDOT_FORM_FIELD, pardot_record_id(PARDOT_FORM_FIELD, field_id), {
+                "id": field_id, "businessUnitId": DEMO_BUSINESS_UNIT_ID, "formId": form_id,
+                "prospectApiFieldId": api_name, "label": label, "type": "Text", "dataFormat": data_format,
+                "isRequired": required, "sortOrder": order, "isDeleted": False,
+                "createdAt": _PARDOT_SEEDED_AT, "updatedAt": _PARDOT_SEEDED_AT,
+            })
+            field_id += 1
+
+    prospects = (
+        (3001, "Taro", "Yamada", "taro.yamada@example.jp", "Yamada Manufacturing", "Japan", "1200", "demo",
+         "2026-03-01T10:00:00+09:00"),
+        (3002, "Emily", "Clark", "emily.clark@example.com", "Clark Analytics", "United States", "45", "pricing",
+         "2026-02-10T09:30:00+09:00"),
+        (3003, "Hans", "Müller", "hans.mueller@example.de", "Müller Logistik GmbH", "Germany", "300", "demo",
+         "2026-02-12T17:00:00+09:00"),
+        (3004, "Priya", "Sharma", "priya.sharma@example.in", "Sharma Studio", "India", "8", "webinar",
+         "2026-02-20T12:00:00+09:00"),
+        (3005, "Lucas", "Silva", "lucas.silva@example.com.br", "Silva Varejo", "Brazil", "5000", "partnership",
+         "2026-02-25T08:00:00+09:00"),
+        (3006, "Taro", "Yamada", "taro.yamada@example.jp", "Yamada Trading", "Japan", "20", "support",
+         "2026-01-15T10:00:00+09:00"),
+    )
+    for prospect_id, first, last, email, company, country, employees, interest, updated in prospects:
+        store.insert_record(PARDOT_PROSPECT, pardot_record_id(PARDOT_PROSPECT, prospect_id), {
+            "id": prospect_id, "businessUnitId": DEMO_BUSINESS_UNIT_ID, "email": email, "firstName": first,
+            "lastName": last, "company": company, "country": country, "employees": employees, "interest": interest,
+            "score": 0, "grade": None, "salesforceId": None, "campaignId": 2001, "isDoNotEmail": False,
+            "optedOut": False, "isDeleted": False, "createdAt": _PARDOT_SEEDED_AT, "updatedAt": updated,
+        })
