@@ -34,6 +34,7 @@ class Action(StrEnum):
     VIEW_AUDIT = "view_audit"
     MANAGE_ACCOUNT_ENGAGEMENT = "manage_account_engagement"  # connection and routing rules
     VIEW_ROUTING_LOG = "view_routing_log"
+    MANAGE_PLAN = "manage_plan"  # the team's plan
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ RULES: dict[Action, Rule] = {
     Action.VIEW_AUDIT: Rule(Role.ADMIN),
     Action.MANAGE_ACCOUNT_ENGAGEMENT: Rule(Role.OWNER, Plan.TEAM),
     Action.VIEW_ROUTING_LOG: Rule(Role.MANAGER, Plan.TEAM),
+    Action.MANAGE_PLAN: Rule(Role.OWNER),
 }
 
 
