@@ -151,7 +151,8 @@ def test_reset_restores_seed_data(demo_org: DemoOrgHandle, api: RestSession) -> 
 
 @pytest.mark.parametrize(
     ("host", "allowed"),
-    [("127.0.0.1", True), ("127.8.0.2", True), ("::1", True), ("10.0.0.5", False), ("192.168.1.1", False),
+    [("127.0.0.1", True), ("127.8.0.2", True), ("::1", True), ("::ffff:127.0.0.1", True), ("::ffff:10.0.0.5", False),
+     ("10.0.0.5", False), ("192.168.1.1", False),
      ("testclient", False), (None, False)],
 )
 def test_is_loopback(host: str | None, allowed: bool) -> None:

@@ -28,7 +28,7 @@ def test_split_name_default_mode(full_name: str, expected: PersonName) -> None:
 
 
 def test_split_name_last_name_only_keeps_whole_name() -> None:
-    assert split_name("山田　太郎", NameMode.LAST_NAME_ONLY) == PersonName(last_name="山田 太郎")
+    assert split_name("山田　太郎", NameMode.LAST_NAME_ONLY) == PersonName(last_name="山田　太郎")
     assert split_name("John Doe", "last_name_only") == PersonName(last_name="John Doe")
 
 

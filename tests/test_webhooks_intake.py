@@ -148,6 +148,14 @@ def test_unknown_team_is_404(webhook_team: TeamInfo) -> None:
     assert outbox_rows(webhook_team) == []
 
 
+def test_get_is_405_with_allow_header(webhook_team: TeamInfo) -> None:
+    response = hooks_client(webhook_team.runtime).get(f"/hooks/jicoo/{webhook_team.slug}")
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json()["error"] == "method_not_allowed"
+
+
 @pytest.mark.parametrize(
     ("headers", "code"),
     [

@@ -46,8 +46,11 @@ def split_name(full_name: str, mode: NameMode | str = NameMode.SPLIT) -> PersonN
     if not words:
         return PersonName(last_name="")
 
-    if mode == NameMode.LAST_NAME_ONLY or len(words) == 1:
-        return PersonName(last_name=" ".join(words)[:LAST_NAME_MAX])
+    if mode == NameMode.LAST_NAME_ONLY:
+        # The name as the guest typed it, so a Japanese name keeps its full-width space.
+        return PersonName(last_name=full_name.strip()[:LAST_NAME_MAX])
+    if len(words) == 1:
+        return PersonName(last_name=words[0][:LAST_NAME_MAX])
 
     if is_japanese(full_name):
         last, first = words[0], " ".join(words[1:])

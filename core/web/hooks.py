@@ -26,6 +26,14 @@ def hook_routes(runtime: Runtime, *, clock: Callable[[], datetime] | None = None
     now = clock or (lambda: datetime.now(UTC))
 
     async def receive_jicoo(request: Request) -> Response:
+        if request.method != "POST":
+            # Answered here because the dashboard's catch-all route would otherwise
+            # serve a GET with the Streamlit page and 200.
+            return JSONResponse(
+                {"error": "method_not_allowed", "detail": "send booking webhooks with POST"},
+                status_code=405,
+                headers={"Allow": "POST"},
+            )
         team_slug = request.path_params["team_slug"]
         try:
             body = await read_body(request, MAX_BODY_BYTES)
@@ -42,7 +50,8 @@ def hook_routes(runtime: Runtime, *, clock: Callable[[], datetime] | None = None
             runtime.worker.wake()
         return _respond(result)
 
-    return [Route("/hooks/jicoo/{team_slug}", receive_jicoo, methods=["POST"])]
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+    return [Route("/hooks/jicoo/{team_slug}", receive_jicoo, methods=methods)]
 
 
 async def read_body(request: Request, limit: int) -> bytes:
