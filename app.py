@@ -18,9 +18,11 @@ from core.demo_seed import start_demo_seeding
 from core.logging_setup import configure_logging
 from core.runtime import get_runtime
 from core.sync.worker import SyncWorker
+from core.web.auth_routes import auth_routes
 from core.web.health import health_routes
 from core.web.hooks import hook_routes
 from core.web.oauth_callback import oauth_routes
+from core.web.route import route_routes
 
 configure_logging()
 logger = logging.getLogger("app")
@@ -38,6 +40,8 @@ routes: list[BaseRoute] = [
     *health_routes(runtime),
     *oauth_routes(runtime),
     *hook_routes(runtime),
+    *auth_routes(runtime),
+    *route_routes(runtime),
 ]
 if runtime.settings.demo:
     demo_org = create_demo_org_app(

@@ -15,7 +15,10 @@ from datetime import UTC, datetime
 import requests
 from sqlmodel import select
 
+from core.auth.accounts import seed_demo_users
 from core.demo_org import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, approve_authorization
+from core.pardot import SCOPES_WITH_ACCOUNT_ENGAGEMENT
+from core.routing.demo import seed_demo_routing
 from core.runtime import Runtime
 from core.salesforce import oauth
 from core.sample_booking import SampleGuest, send_sample_booking
@@ -124,7 +127,12 @@ def connect_demo_team(runtime: Runtime, team_id: int, http: requests.Session) ->
             return
 
     authorize_url = oauth.start_authorization(
-        runtime.engine, runtime.box, team_id, runtime.settings.callback_url, datetime.now(UTC)
+        runtime.engine,
+        runtime.box,
+        team_id,
+        runtime.settings.callback_url,
+        datetime.now(UTC),
+        scopes=SCOPES_WITH_ACCOUNT_ENGAGEMENT,
     )
     callback_url = approve_authorization(http, authorize_url)
     # The console's own callback route completes the flow, as after a browser redirect.
@@ -175,7 +183,11 @@ def _send_demo_history(runtime: Runtime, team_id: int, http: requests.Session) -
 
 def seed_demo(runtime: Runtime) -> None:
     """Seed the store, connect the demo team and, on first start, send sample bookings."""
-    team_id, created = seed_demo_store(runtime, datetime.now(UTC))
+    now = datetime.now(UTC)
+    team_id, created = seed_demo_store(runtime, now)
+    # Both are idempotent, so a store created before they existed gets them too.
+    seed_demo_users(runtime.engine, team_id, now)
+    seed_demo_routing(runtime.engine, team_id, now)
     with requests.Session() as http:
         _wait_for_server(http, runtime.settings.public_url)
         connect_demo_team(runtime, team_id, http)
