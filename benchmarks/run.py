@@ -201,12 +201,12 @@ def main() -> None:
         by_outcome = sync_figures(runtime, team_id)
         fill_sync_log(runtime, team_id, page.id, args.log_rows)
         filters = SyncLogFilter(outcomes=(SyncOutcome.FAILED.value,), guest_email="guest12")
-        page_ms = time_call(lambda: fetch_sync_log_page(runtime.engine, team_id, filters, page=3))
-        count_ms = time_call(lambda: count_sync_log(runtime.engine, team_id, filters))
+        page_ms = time_call(lambda: fetch_sync_log_page(runtime.engine, team_id, filters, page=3, viewer=None))
+        count_ms = time_call(lambda: count_sync_log(runtime.engine, team_id, filters, viewer=None))
         export_started = time.perf_counter()
         csv_text = export_sync_log_csv(
             runtime.engine, team_id, SyncLogFilter(outcomes=(SyncOutcome.CREATED_LEAD.value,)),
-            language="en", record_url=lambda sobject, record_id: None,
+            language="en", record_url=lambda sobject, record_id: None, viewer=None,
         )
         export_seconds = time.perf_counter() - export_started
         runtime.engine.dispose()

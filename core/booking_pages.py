@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, update
-from sqlmodel import select
+from sqlmodel import Session, select
 
+from core.auth.audit import Actor, record_audit
+from core.auth.permissions import Action, require
 from core.store.db import session_scope
 from core.store.models import (
     BookingPage,
     CancellationAction,
+    Membership,
     NameMode,
     OwnerRule,
     SyncLog,
@@ -81,6 +84,8 @@ class BookingPageSettings:
     name_mode: str = NameMode.SPLIT
     lead_source: str | None = None
     answer_mapping: dict[str, str] = field(default_factory=dict)
+    # The console user whose page this is; members see the settings and sync log of their own pages.
+    owner_user_id: int | None = None
 
     @classmethod
     def from_page(cls, page: BookingPage) -> BookingPageSettings:
@@ -275,10 +280,12 @@ def _check_answer_mapping(mapping: dict[str, str]) -> list[FieldProblem]:
     return problems
 
 
-def list_booking_pages(engine: Engine, team_id: int) -> list[BookingPage]:
-    """Return the team's booking pages ordered by name."""
+def list_booking_pages(engine: Engine, team_id: int, *, owner_user_id: int | None = None) -> list[BookingPage]:
+    """Return the team's booking pages ordered by name, only owner_user_id's pages when it is given."""
     with session_scope(engine) as session:
         statement = select(BookingPage).where(BookingPage.team_id == team_id).order_by(BookingPage.name)
+        if owner_user_id is not None:
+            statement = statement.where(BookingPage.owner_user_id == owner_user_id)
         return list(session.exec(statement).all())
 
 
@@ -295,39 +302,32 @@ def save_booking_page(
     settings: BookingPageSettings,
     now: datetime,
     *,
+    actor: Actor,
     page_id: int | None = None,
 ) -> BookingPage:
     """Validate settings and insert a booking page, or update page_id; return the stored page.
 
-    Raises BookingPageInvalid for invalid settings or an event type id another page
-    of the team uses, and LookupError when page_id is not one of the team's pages.
+    The change and its audit event are written in one transaction. Raises
+    PermissionDenied when actor may not edit the team's booking pages, and
+    LookupError when page_id is not one of the team's pages. Raises
+    BookingPageInvalid for invalid settings, for an event type id that another
+    page of the team uses, and for an owner who is not a member of the team.
     """
+    require(engine, actor, team_id, Action.EDIT_BOOKING_PAGE, now, target=_page_target(page_id))
     clean = validate_settings(settings)
 
     with session_scope(engine) as session:
-        clash = session.exec(
-            select(BookingPage).where(
-                BookingPage.team_id == team_id,
-                BookingPage.event_type_uid == clean.event_type_uid,
-            )
-        ).first()
-        if clash is not None and clash.id != page_id:
-            raise BookingPageInvalid(
-                [
-                    FieldProblem(
-                        "event_type_uid",
-                        "booking_pages.error.event_type_uid_taken",
-                        {"value": clean.event_type_uid, "page": clash.name},
-                    )
-                ]
-            )
+        _check_unique_event_type(session, team_id, clean, page_id)
+        _check_owner_is_member(session, team_id, clean.owner_user_id)
 
         if page_id is None:
+            before = None
             page = BookingPage(team_id=team_id, updated_at=now, **vars(clean))
         else:
             page = session.get(BookingPage, page_id)
             if page is None or page.team_id != team_id:
                 raise LookupError(f"booking page {page_id} of team {team_id} not found")
+            before = vars(BookingPageSettings.from_page(page))
             for name, value in vars(clean).items():
                 setattr(page, name, value)
             page.updated_at = now
@@ -335,21 +335,92 @@ def save_booking_page(
         session.flush()
         session.refresh(page)
 
+        changed_before, changed_after = _changed_values(before, vars(clean))
+        record_audit(
+            session,
+            actor=actor,
+            action="booking_page.created" if before is None else "booking_page.updated",
+            now=now,
+            team_id=team_id,
+            target=_page_target(page.id, page.name),
+            before=changed_before,
+            after=changed_after,
+        )
+
     logger.info("saved booking page %s of team %s", page.id, team_id)
     return page
 
 
-def delete_booking_page(engine: Engine, team_id: int, page_id: int) -> None:
+def _page_target(page_id: int | None, name: str | None = None) -> str:
+    if page_id is None:
+        return "booking page (new)"
+    return f"booking page {page_id}" + (f" ({name})" if name else "")
+
+
+def _check_unique_event_type(session: Session, team_id: int, clean: BookingPageSettings, page_id: int | None) -> None:
+    clash = session.exec(
+        select(BookingPage).where(
+            BookingPage.team_id == team_id,
+            BookingPage.event_type_uid == clean.event_type_uid,
+        )
+    ).first()
+    if clash is not None and clash.id != page_id:
+        raise BookingPageInvalid(
+            [
+                FieldProblem(
+                    "event_type_uid",
+                    "booking_pages.error.event_type_uid_taken",
+                    {"value": clean.event_type_uid, "page": clash.name},
+                )
+            ]
+        )
+
+
+def _check_owner_is_member(session: Session, team_id: int, owner_user_id: int | None) -> None:
+    if owner_user_id is None:
+        return
+    membership = session.exec(
+        select(Membership).where(Membership.team_id == team_id, Membership.user_id == owner_user_id)
+    ).first()
+    if membership is None:
+        raise BookingPageInvalid(
+            [FieldProblem("owner_user_id", "auth.error.owner_not_member", {"user_id": owner_user_id})]
+        )
+
+
+def _changed_values(
+    before: dict[str, Any] | None, after: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Return the settings that differ, as (before, after); a new page has no before."""
+    if before is None:
+        return None, dict(after)
+    names = [name for name, value in after.items() if before.get(name) != value]
+    return {name: before.get(name) for name in names}, {name: after[name] for name in names}
+
+
+def delete_booking_page(engine: Engine, team_id: int, page_id: int, now: datetime, *, actor: Actor) -> None:
     """Delete a booking page; its sync log rows stay, without a page reference.
 
-    Raises LookupError when page_id is not one of the team's pages.
+    Raises PermissionDenied when actor may not edit the team's booking pages,
+    and LookupError when page_id is not one of the team's pages.
     """
+    require(engine, actor, team_id, Action.EDIT_BOOKING_PAGE, now, target=_page_target(page_id))
+
     with session_scope(engine) as session:
         page = session.get(BookingPage, page_id)
         if page is None or page.team_id != team_id:
             raise LookupError(f"booking page {page_id} of team {team_id} not found")
         session.exec(
             update(SyncLog).where(SyncLog.booking_page_id == page_id).values(booking_page_id=None)
+        )
+        record_audit(
+            session,
+            actor=actor,
+            action="booking_page.deleted",
+            now=now,
+            team_id=team_id,
+            target=_page_target(page_id, page.name),
+            before={"name": page.name, "event_type_uid": page.event_type_uid},
         )
         session.delete(page)
     logger.info("deleted booking page %s of team %s", page_id, team_id)

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from core.auth.audit import Actor, record_audit
+from core.auth.permissions import Action, require
 from core.secrets import SecretBox
 from core.store.db import session_scope
-from core.store.models import ConnectionStatus, SalesforceConnection
+from core.store.models import ConnectionStatus, SalesforceConnection, Team
+
+# The scope that reaches Account Engagement; requesting it needs the Account Engagement permission too.
+PARDOT_SCOPE = "pardot_api"
 
 logger = logging.getLogger(__name__)
 
@@ -81,18 +87,119 @@ def update_credentials(
     login_url: str,
     consumer_key: str,
     consumer_secret: str | None,
+    now: datetime,
+    *,
+    actor: Actor,
 ) -> None:
     """Save the team's External Client App credentials; a None or blank secret keeps the stored one.
 
-    Raises ValueError when no secret is given and none is stored.
+    Raises PermissionDenied when actor may not manage the team's connection,
+    and ValueError when no secret is given and none is stored.
     """
     from core.salesforce.oauth import save_credentials
 
-    if not (consumer_secret or "").strip():
+    require(engine, actor, team_id, Action.MANAGE_CONNECTION, now, target="Salesforce credentials")
+    before = read_connection(engine, team_id)
+    secret_replaced = bool((consumer_secret or "").strip())
+    if not secret_replaced:
         consumer_secret = _stored_consumer_secret(engine, box, team_id)
         if consumer_secret is None:
             raise ValueError(f"team {team_id} has no stored Consumer Secret: enter the Consumer Secret")
     save_credentials(engine, box, team_id, login_url, consumer_key, consumer_secret)
+
+    old_values = {"login_url": before.login_url, "consumer_key": before.consumer_key} if before else {}
+    new_values = {"login_url": login_url, "consumer_key": consumer_key.strip()}
+    changed = [name for name, value in new_values.items() if old_values.get(name) != value]
+    if not changed and not secret_replaced:
+        return
+    with session_scope(engine) as session:
+        record_audit(
+            session,
+            actor=actor,
+            action="salesforce.credentials_saved",
+            now=now,
+            team_id=team_id,
+            target="Salesforce credentials",
+            before={name: old_values.get(name) for name in changed} or None,
+            after={name: new_values[name] for name in changed} | (
+                {"consumer_secret": "replaced"} if secret_replaced else {}
+            ),
+        )
+
+
+def start_connection(
+    engine: Engine,
+    box: SecretBox,
+    team_id: int,
+    redirect_uri: str,
+    now: datetime,
+    *,
+    actor: Actor,
+    scopes: Sequence[str] | None = None,
+) -> str:
+    """Start the OAuth authorization as actor and return the authorize URL to open.
+
+    The pending authorization remembers actor, so only actor can complete it.
+    Requesting the pardot_api scope also needs the Account Engagement permission.
+    Raises PermissionDenied, and OAuthError (credentials_missing) when no
+    credentials are saved.
+    """
+    from core.salesforce import oauth
+
+    require(engine, actor, team_id, Action.MANAGE_CONNECTION, now, target="Salesforce connection")
+    options = {}
+    if scopes is not None:
+        if PARDOT_SCOPE in scopes:
+            require(engine, actor, team_id, Action.MANAGE_ACCOUNT_ENGAGEMENT, now, target="Salesforce connection")
+        options["scopes"] = scopes
+    return oauth.start_authorization(engine, box, team_id, redirect_uri, now, actor=actor, **options)
+
+
+def disconnect_team(engine: Engine, box: SecretBox, team_id: int, now: datetime, *, actor: Actor) -> None:
+    """Revoke the team's refresh token at Salesforce, delete its stored tokens and audit it.
+
+    Other teams linked to the same org keep their own refresh tokens, so they
+    stay connected. Raises PermissionDenied when actor may not manage the
+    connection, and the TransportError or ServerUnavailableError of
+    oauth.disconnect when the revocation did not get through.
+    """
+    from core.salesforce import oauth
+
+    require(engine, actor, team_id, Action.MANAGE_CONNECTION, now, target="Salesforce connection")
+    before = read_connection(engine, team_id)
+    oauth.disconnect(engine, box, team_id)
+    with session_scope(engine) as session:
+        record_audit(
+            session,
+            actor=actor,
+            action="salesforce.disconnected",
+            now=now,
+            team_id=team_id,
+            target=f"Salesforce org {before.org_id}" if before and before.org_id else "Salesforce connection",
+            before={"org_id": before.org_id, "username": before.username} if before else None,
+        )
+
+
+def teams_with_same_app(engine: Engine, team_id: int, login_url: str, consumer_key: str) -> list[tuple[int, str]]:
+    """Return (id, name) of the other teams holding a refresh token from the same login URL and Consumer Key.
+
+    Such a team was most likely authorized by the same Salesforce user, and
+    Salesforce keeps only a few refresh tokens per user and app, revoking the
+    oldest without notice, so the pages warn before another authorization.
+    """
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(Team.id, Team.name)
+            .join(SalesforceConnection, SalesforceConnection.team_id == Team.id)
+            .where(
+                SalesforceConnection.team_id != team_id,
+                SalesforceConnection.login_url == login_url,
+                SalesforceConnection.consumer_key == consumer_key.strip(),
+                SalesforceConnection.refresh_token_enc.is_not(None),
+            )
+            .order_by(Team.name)
+        ).all()
+        return [(row[0], row[1]) for row in rows]
 
 
 def _stored_consumer_secret(engine: Engine, box: SecretBox, team_id: int) -> str | None:
@@ -130,3 +237,26 @@ def refresh_api_usage(engine: Engine, box: SecretBox, team_id: int, now: datetim
             session.add(row)
     logger.info("team %s has used %s of %s daily API requests", team_id, used, maximum)
     return used, maximum
+
+
+def teams_on_same_org(engine: Engine, team_id: int) -> list[tuple[int, str]]:
+    """Return (id, name) of the other connected teams linking the org team_id last connected to.
+
+    Unlike core.auth.orgs.teams_sharing_org this works while team_id itself
+    needs a reconnect, because the stored org id outlives the tokens.
+    """
+    with session_scope(engine) as session:
+        own = session.exec(select(SalesforceConnection).where(SalesforceConnection.team_id == team_id)).first()
+        if own is None or not own.org_id:
+            return []
+        rows = session.exec(
+            select(Team.id, Team.name)
+            .join(SalesforceConnection, SalesforceConnection.team_id == Team.id)
+            .where(
+                SalesforceConnection.team_id != team_id,
+                SalesforceConnection.org_id == own.org_id,
+                SalesforceConnection.status == ConnectionStatus.CONNECTED,
+            )
+            .order_by(Team.name)
+        ).all()
+        return [(row[0], row[1]) for row in rows]

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 import requests
 from sqlalchemy import Engine
 
+from core.auth.audit import Actor, record_audit
+from core.auth.permissions import Action, require
 from core.config import Settings
 from core.secrets import SecretBox
 from core.store.db import session_scope
@@ -169,3 +171,37 @@ def send_sample_booking(
     return SampleBookingResult(
         status=response.status_code, body=answer, booking_uid=payload["object"]["uid"]
     )
+
+
+def send_test_booking(
+    engine: Engine,
+    box: SecretBox,
+    settings: Settings,
+    team_id: int,
+    page_id: int,
+    guest: SampleGuest,
+    now: datetime,
+    *,
+    actor: Actor,
+    language: str = "en",
+    http: requests.Session | None = None,
+) -> SampleBookingResult:
+    """Send a sample booking for actor from the Booking pages screen, audited.
+
+    Raises PermissionDenied when actor may not send test bookings in the team,
+    and what send_sample_booking raises.
+    """
+    target = f"booking page {page_id}"
+    require(engine, actor, team_id, Action.SEND_TEST_BOOKING, now, target=target)
+    result = send_sample_booking(engine, box, settings, team_id, page_id, guest, now, language=language, http=http)
+    with session_scope(engine) as session:
+        record_audit(
+            session,
+            actor=actor,
+            action="booking_page.test_booking_sent",
+            now=now,
+            team_id=team_id,
+            target=target,
+            after={"guest": guest.value, "status": result.status, "booking_uid": result.booking_uid},
+        )
+    return result

@@ -10,9 +10,11 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from core.auth.audit import Actor, record_audit
+from core.auth.permissions import Action, require
 from core.secrets import SecretBox
 from core.store.db import session_scope
-from core.store.models import Plan, Team
+from core.store.models import Membership, Plan, Role, Team
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +68,8 @@ def get_team(engine: Engine, team_id: int) -> TeamView | None:
         return _view(team) if team else None
 
 
-def create_team(engine: Engine, name: str, slug: str, now: datetime) -> TeamView:
-    """Insert a team and return it.
+def create_team(engine: Engine, name: str, slug: str, now: datetime, *, owner: Actor | None = None) -> TeamView:
+    """Insert a team and return it; owner, when given, becomes its first owner.
 
     Raises TeamSettingError when the name is empty, the slug is not lower-case
     letters, digits and hyphens, or another team already uses the slug.
@@ -95,16 +97,32 @@ def create_team(engine: Engine, name: str, slug: str, now: datetime) -> TeamView
         team = Team(name=name, slug=slug, created_at=now)
         session.add(team)
         session.flush()
+        if owner is not None and owner.user_id is not None:
+            session.add(Membership(team_id=team.id, user_id=owner.user_id, role=Role.OWNER, created_at=now))
+            record_audit(
+                session,
+                actor=owner,
+                action="team.created",
+                now=now,
+                team_id=team.id,
+                target=f"team {team.id} ({slug})",
+                after={"name": name, "slug": slug, "role": Role.OWNER.value},
+            )
         logger.info("created team %s", team.id)
         return _view(team)
 
 
-def set_webhook_secret(engine: Engine, box: SecretBox, team_id: int, secret: str) -> None:
+def set_webhook_secret(
+    engine: Engine, box: SecretBox, team_id: int, secret: str, now: datetime, *, actor: Actor
+) -> None:
     """Store the team's webhook signing secret encrypted, replacing any earlier one.
 
-    Raises TeamSettingError when the secret is shorter than MIN_WEBHOOK_SECRET_LENGTH
+    The audit event records that the secret was set or replaced, never its value.
+    Raises PermissionDenied when actor may not edit the team's booking pages,
+    TeamSettingError when the secret is shorter than MIN_WEBHOOK_SECRET_LENGTH
     or contains whitespace, and LookupError when the team does not exist.
     """
+    require(engine, actor, team_id, Action.EDIT_BOOKING_PAGE, now, target="webhook signing secret")
     secret = secret.strip()
     if len(secret) < MIN_WEBHOOK_SECRET_LENGTH or any(ch.isspace() for ch in secret):
         raise TeamSettingError(
@@ -117,8 +135,17 @@ def set_webhook_secret(engine: Engine, box: SecretBox, team_id: int, secret: str
         team = session.get(Team, team_id)
         if team is None:
             raise LookupError(f"team {team_id} not found")
+        replaced = bool(team.webhook_secret_enc)
         team.webhook_secret_enc = box.encrypt(secret)
         session.add(team)
+        record_audit(
+            session,
+            actor=actor,
+            action="team.webhook_secret_replaced" if replaced else "team.webhook_secret_set",
+            now=now,
+            team_id=team_id,
+            target="webhook signing secret",
+        )
     logger.info("replaced the webhook signing secret of team %s", team_id)
 
 

@@ -1,23 +1,36 @@
-"""Helpers every page shares: language, current team, times and error messages."""
+"""Helpers every page shares: language, the signed-in user and team, permissions, times and errors."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import streamlit as st
 
+from core.auth.accounts import UserView, list_members, teams_for_user
 from core.auth.audit import Actor
-from core.auth.permissions import Action, Decision, decide
+from core.auth.permissions import ROLE_RANK, Action, Decision, PermissionDenied, decide
+from core.auth.sessions import user_for_session
 from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, load_catalog, translate
 from core.runtime import Runtime, get_runtime
 from core.salesforce.errors import SalesforceError
 from core.store.models import Role
-from core.teams import TeamSettingError, TeamView, create_team, list_teams
+from core.teams import TeamSettingError, TeamView, create_team
+from core.web.auth_routes import SESSION_COOKIE, SESSION_PATH, SIGN_OUT_PATH
 
 LANGUAGE_KEY = "language"
 TEAM_KEY = "team_id"
+# A session token put in session state is used when the browser sent no cookie.
+# Only server code can put it there (no widget has this key); AppTest, which
+# cannot send cookies, signs in this way.
+SESSION_TOKEN_KEY = "auth_session_token"
+# The signed-in user and their (team, role) pairs, looked up once per script run by authenticate().
+USER_KEY = "auth_user"
+MEMBERSHIPS_KEY = "auth_memberships"
 LANGUAGE_NAMES = {"en": "English", "ja": "日本語"}
 
 # Japanese users read times in JST and everyone else in UTC. Column labels name the zone.
@@ -81,6 +94,16 @@ def format_time(moment: datetime | None) -> str:
     return moment.astimezone(display_zone()).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def date_bounds(days: object) -> tuple[date | None, date | None]:
+    """Return (start, end) from the date input, which gives one or two days while a range is picked."""
+    if isinstance(days, date):
+        return days, days
+    chosen = list(days or ())
+    if not chosen:
+        return None, None
+    return chosen[0], chosen[-1]
+
+
 def render_language_switch() -> None:
     """Show the language selector in the sidebar; the choice lives in session state."""
     st.session_state.setdefault(LANGUAGE_KEY, DEFAULT_LANGUAGE)
@@ -92,49 +115,206 @@ def render_language_switch() -> None:
     )
 
 
-def current_team() -> TeamView | None:
-    """Return the team the pages work on: the one chosen in the sidebar, else the first.
+def session_token() -> str | None:
+    """Return this browser's session token: the HttpOnly cookie, else one placed in session state."""
+    cookie = st.context.cookies.get(SESSION_COOKIE)
+    # Under AppTest the session's client is a mock whose cookie values are not strings.
+    if isinstance(cookie, str) and cookie:
+        return cookie
+    return st.session_state.get(SESSION_TOKEN_KEY)
 
-    This is the single place that decides the team, so sign-in can restrict it later.
+
+def authenticate() -> UserView | None:
+    """Look up the signed-in user and their teams for this script run; return None when signed out.
+
+    dashboard.py calls it at the start of every run, so a removed member or an
+    expired session loses access on the next click, not at the next sign-in.
     """
-    teams = list_teams(runtime().engine)
+    user = user_for_session(runtime().engine, session_token(), now())
+    st.session_state[USER_KEY] = user
+    st.session_state[MEMBERSHIPS_KEY] = teams_for_user(runtime().engine, user.id) if user else []
+    return user
+
+
+def current_user() -> UserView | None:
+    """Return the user authenticate() found in this run, or None."""
+    return st.session_state.get(USER_KEY)
+
+
+def memberships() -> list[tuple[TeamView, Role]]:
+    """Return the signed-in user's teams with their role in each, by team name."""
+    return list(st.session_state.get(MEMBERSHIPS_KEY) or [])
+
+
+def current_actor() -> Actor:
+    """Return the signed-in user as the actor of permission checks and audit events.
+
+    Stops the page when nobody is signed in; the navigation never offers a
+    page then, so this is a second line of defence.
+    """
+    user = current_user()
+    if user is None:
+        st.stop()
+    return Actor(user_id=user.id, email=user.email)
+
+
+def current_team() -> TeamView | None:
+    """Return the team the pages work on: the one chosen in the sidebar, else the user's first team."""
+    teams = [team for team, _ in memberships()]
     if not teams:
         return None
     chosen = st.session_state.get(TEAM_KEY)
     return next((team for team in teams if team.id == chosen), teams[0])
 
 
+def current_role(team: TeamView) -> Role | None:
+    """Return the signed-in user's role in team, or None when they are not a member."""
+    return next((role for member_team, role in memberships() if member_team.id == team.id), None)
+
+
+def permission(team: TeamView, action: Action) -> Decision:
+    """Return whether the signed-in user may take action in team, with the reason if not."""
+    return decide(current_role(team), action, team.plan)
+
+
 def render_team_picker() -> None:
-    """Show a team selector in the sidebar when there is more than one team."""
-    teams = list_teams(runtime().engine)
-    if len(teams) < 2:
+    """Show the switch between the signed-in user's teams, with their role in each."""
+    teams = memberships()
+    if not teams:
         return
-    names = {team.id: team.name for team in teams}
-    if st.session_state.get(TEAM_KEY) not in names:
-        st.session_state[TEAM_KEY] = teams[0].id
-    st.sidebar.selectbox(t("nav.team.label"), options=list(names), format_func=names.get, key=TEAM_KEY)
+    labels = {team.id: f"{team.name} ({role_label(role)})" for team, role in teams}
+    if st.session_state.get(TEAM_KEY) not in labels:
+        st.session_state[TEAM_KEY] = teams[0][0].id
+    st.sidebar.selectbox(t("nav.team.label"), options=list(labels), format_func=labels.get, key=TEAM_KEY)
+
+
+def render_account() -> None:
+    """Show who is signed in and the sign-out link in the sidebar."""
+    user = current_user()
+    if user is None:
+        return
+    st.sidebar.caption(t("auth.sidebar.signed_in_as", name=escape_markdown(user.display_name), email=user.email))
+    st.sidebar.markdown(same_tab_link(SIGN_OUT_PATH, t("auth.sidebar.sign_out")), unsafe_allow_html=True)
 
 
 def require_team() -> TeamView:
-    """Return the current team; without one, show the create-team form and stop the page."""
+    """Return the current team; without one, offer to create a team the user owns and stop the page.
+
+    Checks the session again first, so a page run on its own (Streamlit runs
+    the page file alone when it treats pages/ as an old-style multipage app)
+    still renders nothing for a signed-out browser.
+    """
+    if authenticate() is None:
+        st.stop()
     team = current_team()
     if team is not None:
         return team
 
-    st.info(t("nav.team.none"))
+    st.info(t("auth.no_team"))
     with st.form("create_team"):
         name = st.text_input(t("nav.team.name"))
         slug = st.text_input(t("nav.team.slug"), help=t("nav.team.slug_help"))
         submitted = st.form_submit_button(t("nav.team.create"))
     if submitted:
         try:
-            created = create_team(runtime().engine, name, slug, now())
+            created = create_team(runtime().engine, name, slug, now(), owner=current_actor())
         except TeamSettingError as exc:
             st.error(t(exc.message_key, **exc.params))
         else:
             st.session_state[TEAM_KEY] = created.id
             st.rerun()
     st.stop()
+
+
+def role_label(role: Role | str) -> str:
+    return t(f"auth.role.{Role(role).value}")
+
+
+def plan_label(plan: str) -> str:
+    return t(f"auth.plan.{plan}") if has_message(f"auth.plan.{plan}") else plan
+
+
+def reason_params(params: dict[str, object]) -> dict[str, object]:
+    """Return a refusal's parameters with role and plan names in the chosen language."""
+    labels: dict[str, object] = dict(params)
+    for name in ("role", "required_role"):
+        if params.get(name):
+            labels[name] = role_label(str(params[name]))
+    for name in ("plan", "required_plan"):
+        if params.get(name):
+            labels[name] = plan_label(str(params[name]))
+    return labels
+
+
+def denied_text(exc: PermissionDenied) -> str:
+    """Return why core refused a change, in the chosen language."""
+    decision = exc.decision
+    return next_step(decision.reason_key or "auth.denied.not_member", reason_params(decision.reason_params))
+
+
+def contacts(team: TeamView, lowest_role: Role) -> str:
+    """Return the names of the team's members with lowest_role or above, for 'ask ...' hints."""
+    names = [
+        f"{member.display_name} ({member.email})"
+        for member in list_members(runtime().engine, team.id)
+        if ROLE_RANK[member.role] >= ROLE_RANK[lowest_role]
+    ]
+    return ", ".join(names) or "-"
+
+
+def read_only_text(team: TeamView, decision: Decision) -> str:
+    """Return the notice for a screen the user may view but not change: why, and whom to ask."""
+    params = decision.reason_params
+    if decision.reason_key == "auth.denied.plan":
+        return t(
+            "auth.read_only.plan",
+            team=team.name,
+            plan=plan_label(str(params.get("plan", team.plan))),
+            required_plan=plan_label(str(params.get("required_plan", ""))),
+            contacts=contacts(team, Role.OWNER),
+        )
+    if decision.reason_key == "auth.denied.role":
+        required = Role(str(params.get("required_role", Role.OWNER.value)))
+        # Admins and owners change roles; only an owner can make someone an owner.
+        askable = Role.OWNER if required == Role.OWNER else Role.ADMIN
+        return t(
+            "auth.read_only.role",
+            role=role_label(str(params.get("role") or Role.MEMBER.value)),
+            required_role=role_label(required),
+            contacts=contacts(team, askable),
+        )
+    return t("auth.read_only.not_member", team=team.name)
+
+
+def show_read_only(team: TeamView, decision: Decision) -> None:
+    """Show the read-only notice unless decision allows the change."""
+    if not decision.allowed:
+        st.info(read_only_text(team, decision), icon=":material/lock:")
+
+
+def same_tab_link(url: str, label: str) -> str:
+    """Return an HTML link that opens url in this tab, for st.markdown with unsafe_allow_html."""
+    return f'<a href="{html.escape(url, quote=True)}" target="_self">{html.escape(label)}</a>'
+
+
+def current_path() -> str:
+    """Return the path of the page the browser shows, such as /sync-log, or / when unknown."""
+    url = st.context.url
+    path = urlsplit(url).path if url else ""
+    return path if path.startswith("/") and not path.startswith("//") else "/"
+
+
+def open_session(ticket: str) -> None:
+    """Send the browser to /auth/session with ticket, which sets the session cookie and returns here.
+
+    Streamlit pages cannot set an HttpOnly cookie, so the route does. The
+    script moves this tab at once; the link is there if scripts are blocked.
+    """
+    url = f"{SESSION_PATH}?{urlencode({'ticket': ticket, 'next': current_path()})}"
+    # json.dumps quotes the URL for JavaScript; "</" is escaped so it cannot end the script element.
+    target = json.dumps(url).replace("</", "<\\/")
+    st.html(f"<script>window.location.replace({target});</script>", unsafe_allow_javascript=True)
+    st.markdown(same_tab_link(url, t("auth.sign_in.continue")), unsafe_allow_html=True)
 
 
 def show_salesforce_error(exc: SalesforceError, **params: object) -> None:
@@ -158,20 +338,3 @@ def next_step(key: str, params: dict[str, object]) -> str:
         return t("nav.next_step_unknown")
 
 
-def current_actor() -> Actor:
-    """Return the user acting on this page, for permission checks and the audit trail.
-
-    TODO: replace with the signed-in user once sign-in exists; until then every
-    visitor acts as the system with the owner's rights.
-    """
-    return Actor.system()
-
-
-def current_role(team: TeamView) -> Role | None:
-    """Return the acting user's role in team."""
-    return Role.OWNER
-
-
-def permission(team: TeamView, action: Action) -> Decision:
-    """Return whether the acting user may take action in team, with the reason if not."""
-    return decide(current_role(team), action, team.plan)

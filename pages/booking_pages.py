@@ -6,6 +6,8 @@ import pandas as pd
 import requests
 import streamlit as st
 
+from core.auth.accounts import list_members
+from core.auth.permissions import Action, PermissionDenied
 from core.booking_pages import (
     MAPPABLE_LEAD_FIELDS,
     SUBJECT_PLACEHOLDERS,
@@ -20,11 +22,23 @@ from core.booking_pages import (
     save_booking_page,
 )
 from core.connection_status import read_connection
-from core.sample_booking import SampleGuest, send_sample_booking
+from core.sample_booking import SampleGuest, send_test_booking
 from core.salesforce.errors import SalesforceError
-from core.store.models import BookingPage, CancellationAction, NameMode, OwnerRule
+from core.store.models import BookingPage, CancellationAction, NameMode, OwnerRule, Role
 from core.teams import TeamSettingError, TeamView, set_webhook_secret, webhook_url
-from pages._ui import choice_labels, language, now, require_team, runtime, t
+from pages._ui import (
+    choice_labels,
+    current_actor,
+    current_role,
+    denied_text,
+    language,
+    now,
+    permission,
+    require_team,
+    runtime,
+    show_read_only,
+    t,
+)
 
 NEW_PAGE = 0
 SELECTED_KEY = "bp_selected"
@@ -51,7 +65,7 @@ def show_flash() -> None:
         st.success(t(flash))
 
 
-def render_webhook(team: TeamView) -> None:
+def render_webhook(team: TeamView, disabled: bool) -> None:
     """Show the webhook URL to paste into the scheduler and the signing secret form."""
     st.subheader(t("booking_pages.webhook.title"))
     st.markdown(f"**{t('booking_pages.webhook.url')}**")
@@ -64,12 +78,16 @@ def render_webhook(team: TeamView) -> None:
         st.warning(t("booking_pages.webhook.secret_missing"))
 
     with st.form("webhook_secret", clear_on_submit=True):
-        secret = st.text_input(t("booking_pages.webhook.secret"), type="password", key="webhook_secret_value")
+        secret = st.text_input(
+            t("booking_pages.webhook.secret"), type="password", key="webhook_secret_value", disabled=disabled
+        )
         action = "secret_replace" if team.has_webhook_secret else "secret_save"
-        submitted = st.form_submit_button(t(f"booking_pages.webhook.{action}"))
+        submitted = st.form_submit_button(t(f"booking_pages.webhook.{action}"), disabled=disabled)
     if submitted:
         try:
-            set_webhook_secret(runtime().engine, runtime().box, team.id, secret)
+            set_webhook_secret(runtime().engine, runtime().box, team.id, secret, now(), actor=current_actor())
+        except PermissionDenied as exc:
+            st.error(denied_text(exc))
         except TeamSettingError as exc:
             st.error(t(exc.message_key, **exc.params))
         else:
@@ -103,26 +121,33 @@ def render_page_list(pages: list[BookingPage]) -> None:
     )
 
 
-def choose_page(pages: list[BookingPage]) -> BookingPage | None:
+def choose_page(pages: list[BookingPage], can_create: bool) -> BookingPage | None:
     """Show the page selector; return the page to edit, or None for a new page."""
     pending = st.session_state.pop(PENDING_SELECTION_KEY, None)
     if pending is not None:
         st.session_state[SELECTED_KEY] = pending
 
-    names = {NEW_PAGE: t("booking_pages.editor.new"), **{page.id: page.name for page in pages}}
+    names = {NEW_PAGE: t("booking_pages.editor.new")} if can_create else {}
+    names.update({page.id: page.name for page in pages})
+    if not names:
+        return None
     if st.session_state.get(SELECTED_KEY) not in names:
-        st.session_state[SELECTED_KEY] = NEW_PAGE
+        st.session_state[SELECTED_KEY] = next(iter(names))
     selected = st.selectbox(
         t("booking_pages.editor.choose"), options=list(names), format_func=names.get, key=SELECTED_KEY
     )
     return next((page for page in pages if page.id == selected), None)
 
 
-def user_picker(label: str, key: str, current: str | None, users: list[SalesforceUser] | None) -> str | None:
+def user_picker(
+    label: str, key: str, current: str | None, users: list[SalesforceUser] | None, disabled: bool
+) -> str | None:
     """Show a User picker from the org's active Users, or a User Id box when they are unavailable."""
     if users is None:
         help_text = t("booking_pages.owner.user_id_help")
-        value = st.text_input(label, value=current or "", key=key, placeholder="005...", help=help_text)
+        value = st.text_input(
+            label, value=current or "", key=key, placeholder="005...", help=help_text, disabled=disabled
+        )
         return value.strip() or None
 
     labels = {user.id: f"{user.name} <{user.email}>" if user.email else user.name for user in users}
@@ -135,6 +160,7 @@ def user_picker(label: str, key: str, current: str | None, users: list[Salesforc
         index=options.index(current) if current in options else 0,
         format_func={None: t("booking_pages.owner.none"), **labels}.__getitem__,
         key=key,
+        disabled=disabled,
     )
 
 
@@ -151,24 +177,30 @@ def fetch_users(team: TeamView) -> list[SalesforceUser] | None:
         return None
 
 
-def render_editor(team: TeamView, page: BookingPage | None) -> None:
+def render_editor(team: TeamView, page: BookingPage | None, disabled: bool) -> None:
     """Show every setting of page (or of a new page) and save it when Save is clicked."""
     current = BookingPageSettings.from_page(page) if page else BookingPageSettings(name="", event_type_uid="")
     prefix = f"bp{page.id if page else NEW_PAGE}_"
 
     values = {
-        **render_basics(current, prefix),
-        **render_actions(current, prefix),
-        **render_owners(team, current, prefix),
-        **render_record_options(current, prefix),
+        **render_basics(current, prefix, disabled),
+        **render_page_owner(team, current, prefix, disabled),
+        **render_actions(current, prefix, disabled),
+        **render_owners(team, current, prefix, disabled),
+        **render_record_options(current, prefix, disabled),
     }
-    edited = render_answer_mapping(current, prefix)
+    edited = render_answer_mapping(current, prefix, disabled)
 
-    if not st.button(t("common.save"), type="primary", key=prefix + "save"):
+    if not st.button(t("common.save"), type="primary", key=prefix + "save", disabled=disabled):
         return
     try:
         settings = BookingPageSettings(**values, answer_mapping=answer_mapping_from_rows(mapping_rows(edited)))
-        saved = save_booking_page(runtime().engine, team.id, settings, now(), page_id=page.id if page else None)
+        saved = save_booking_page(
+            runtime().engine, team.id, settings, now(), actor=current_actor(), page_id=page.id if page else None
+        )
+    except PermissionDenied as exc:
+        st.error(denied_text(exc))
+        return
     except BookingPageInvalid as exc:
         for problem in exc.problems:
             st.error(t(problem.message_key, **problem.params))
@@ -179,22 +211,49 @@ def render_editor(team: TeamView, page: BookingPage | None) -> None:
     st.rerun()
 
 
-def render_basics(current: BookingPageSettings, prefix: str) -> dict[str, object]:
+def render_page_owner(
+    team: TeamView, current: BookingPageSettings, prefix: str, disabled: bool
+) -> dict[str, object]:
+    """Show the team member the page belongs to, whose Member role sees the page and its sync log."""
+    members = list_members(runtime().engine, team.id)
+    names = {member.user_id: f"{member.display_name} <{member.email}>" for member in members}
+    if current.owner_user_id is not None and current.owner_user_id not in names:
+        names[current.owner_user_id] = str(current.owner_user_id)
+    options = [None, *names]
+    owner_user_id = st.selectbox(
+        t("auth.booking_pages.owner"),
+        options,
+        index=options.index(current.owner_user_id) if current.owner_user_id in options else 0,
+        format_func={None: t("auth.booking_pages.owner_none"), **names}.__getitem__,
+        key=prefix + "page_owner",
+        help=t("auth.booking_pages.owner_help"),
+        disabled=disabled,
+    )
+    return {"owner_user_id": owner_user_id}
+
+
+def render_basics(current: BookingPageSettings, prefix: str, disabled: bool) -> dict[str, object]:
     st.markdown(f"#### {t('booking_pages.editor.basics')}")
-    name = st.text_input(t("booking_pages.field.name"), value=current.name, key=prefix + "name")
+    name = st.text_input(t("booking_pages.field.name"), value=current.name, key=prefix + "name", disabled=disabled)
     event_type_uid = st.text_input(
         t("booking_pages.field.event_type_uid"),
         value=current.event_type_uid,
         key=prefix + "event_type_uid",
+        disabled=disabled,
         help=t("booking_pages.field.event_type_uid_help"),
     )
     public_url = st.text_input(
-        t("booking_pages.field.public_url"), value=current.public_url, key=prefix + "public_url", placeholder="https://"
+        t("booking_pages.field.public_url"),
+        value=current.public_url,
+        key=prefix + "public_url",
+        placeholder="https://",
+        disabled=disabled,
     )
     host_emails = st.text_area(
         t("booking_pages.field.host_emails"),
         value="\n".join(current.host_emails),
         key=prefix + "host_emails",
+        disabled=disabled,
         help=t("booking_pages.field.host_emails_help"),
     )
     return {
@@ -205,29 +264,33 @@ def render_basics(current: BookingPageSettings, prefix: str) -> dict[str, object
     }
 
 
-def render_actions(current: BookingPageSettings, prefix: str) -> dict[str, object]:
+def render_actions(current: BookingPageSettings, prefix: str, disabled: bool) -> dict[str, object]:
     st.markdown(f"#### {t('booking_pages.editor.salesforce')}")
     return {
         "integration_enabled": st.toggle(
-            t("booking_pages.field.integration_enabled"), value=current.integration_enabled, key=prefix + "integration"
+            t("booking_pages.field.integration_enabled"), value=current.integration_enabled, key=prefix + "integration",
+            disabled=disabled,
         ),
         "create_lead_for_new": st.checkbox(
-            t("booking_pages.field.create_lead_for_new"), value=current.create_lead_for_new, key=prefix + "create_lead"
+            t("booking_pages.field.create_lead_for_new"), value=current.create_lead_for_new, key=prefix + "create_lead",
+            disabled=disabled,
         ),
         "create_event_for_existing": st.checkbox(
             t("booking_pages.field.create_event_for_existing"),
             value=current.create_event_for_existing,
             key=prefix + "event_existing",
+            disabled=disabled,
         ),
         "create_event_on_new_lead": st.checkbox(
             t("booking_pages.field.create_event_on_new_lead"),
             value=current.create_event_on_new_lead,
             key=prefix + "event_new_lead",
+            disabled=disabled,
         ),
     }
 
 
-def render_owners(team: TeamView, current: BookingPageSettings, prefix: str) -> dict[str, object]:
+def render_owners(team: TeamView, current: BookingPageSettings, prefix: str, disabled: bool) -> dict[str, object]:
     """Show the Lead owner, the Event owner rule and the fallback owner."""
     st.markdown(f"#### {t('booking_pages.editor.owners')}")
     users = fetch_users(team)
@@ -239,12 +302,13 @@ def render_owners(team: TeamView, current: BookingPageSettings, prefix: str) -> 
         index=1 if current.lead_owner_id else 0,
         format_func=lead_owner_modes.__getitem__,
         key=prefix + "lead_owner_mode",
+        disabled=disabled,
         horizontal=True,
     )
     lead_owner_id = None
     if lead_owner_mode == CHOSEN_USER:
         label = t("booking_pages.field.lead_owner_user")
-        lead_owner_id = user_picker(label, prefix + "lead_owner", current.lead_owner_id, users)
+        lead_owner_id = user_picker(label, prefix + "lead_owner", current.lead_owner_id, users, disabled)
 
     event_owner_rule = enum_radio(
         "booking_pages.field.event_owner_rule",
@@ -252,14 +316,15 @@ def render_owners(team: TeamView, current: BookingPageSettings, prefix: str) -> 
         OwnerRule,
         current.event_owner_rule,
         prefix + "event_owner_rule",
+        disabled,
     )
     event_owner_id = None
     if event_owner_rule == OwnerRule.FIXED:
         label = t("booking_pages.field.event_owner")
-        event_owner_id = user_picker(label, prefix + "event_owner", current.event_owner_id, users)
+        event_owner_id = user_picker(label, prefix + "event_owner", current.event_owner_id, users, disabled)
 
     label = t("booking_pages.field.fallback_owner")
-    fallback_owner_id = user_picker(label, prefix + "fallback_owner", current.fallback_owner_id, users)
+    fallback_owner_id = user_picker(label, prefix + "fallback_owner", current.fallback_owner_id, users, disabled)
     st.caption(t("booking_pages.field.fallback_owner_help"))
 
     return {
@@ -270,7 +335,7 @@ def render_owners(team: TeamView, current: BookingPageSettings, prefix: str) -> 
     }
 
 
-def render_record_options(current: BookingPageSettings, prefix: str) -> dict[str, object]:
+def render_record_options(current: BookingPageSettings, prefix: str, disabled: bool) -> dict[str, object]:
     """Show the Event subject, the cancellation action, the name handling and the Lead Source."""
     st.markdown(f"#### {t('booking_pages.editor.records')}")
     placeholders = ", ".join("{" + name + "}" for name in SUBJECT_PLACEHOLDERS)
@@ -278,6 +343,7 @@ def render_record_options(current: BookingPageSettings, prefix: str) -> dict[str
         t("booking_pages.field.subject_template"),
         value=current.subject_template,
         key=prefix + "subject",
+        disabled=disabled,
         help=t("booking_pages.field.subject_template_help", placeholders=placeholders),
     )
     cancellation_action = enum_radio(
@@ -286,14 +352,21 @@ def render_record_options(current: BookingPageSettings, prefix: str) -> dict[str
         CancellationAction,
         current.cancellation_action,
         prefix + "cancel",
+        disabled,
     )
     name_mode = enum_radio(
-        "booking_pages.field.name_mode", "booking_pages.name_mode", NameMode, current.name_mode, prefix + "name_mode"
+        "booking_pages.field.name_mode",
+        "booking_pages.name_mode",
+        NameMode,
+        current.name_mode,
+        prefix + "name_mode",
+        disabled,
     )
     lead_source = st.text_input(
         t("booking_pages.field.lead_source"),
         value=current.lead_source or "",
         key=prefix + "lead_source",
+        disabled=disabled,
         placeholder="Web",
     )
     return {
@@ -304,7 +377,7 @@ def render_record_options(current: BookingPageSettings, prefix: str) -> dict[str
     }
 
 
-def render_answer_mapping(current: BookingPageSettings, prefix: str) -> pd.DataFrame:
+def render_answer_mapping(current: BookingPageSettings, prefix: str, disabled: bool) -> pd.DataFrame:
     """Show the table that maps booking question labels to Lead fields; return it as edited."""
     st.markdown(f"#### {t('booking_pages.editor.answers')}")
     st.caption(t("booking_pages.field.answer_mapping_help"))
@@ -318,6 +391,7 @@ def render_answer_mapping(current: BookingPageSettings, prefix: str) -> pd.DataF
         num_rows="dynamic",
         hide_index=True,
         key=prefix + "answers",
+        disabled=disabled,
         column_config={
             "label": st.column_config.TextColumn(t("booking_pages.field.answer_label")),
             "field": st.column_config.SelectboxColumn(
@@ -327,7 +401,7 @@ def render_answer_mapping(current: BookingPageSettings, prefix: str) -> pd.DataF
     )
 
 
-def enum_radio(label_key: str, option_prefix: str, enum: type, current: str, key: str) -> str:
+def enum_radio(label_key: str, option_prefix: str, enum: type, current: str, key: str, disabled: bool) -> str:
     labels = choice_labels(option_prefix, [member.value for member in enum])
     options = list(labels)
     return st.radio(
@@ -336,6 +410,7 @@ def enum_radio(label_key: str, option_prefix: str, enum: type, current: str, key
         index=options.index(current) if current in options else 0,
         format_func=labels.__getitem__,
         key=key,
+        disabled=disabled,
     )
 
 
@@ -347,13 +422,18 @@ def mapping_rows(edited: pd.DataFrame) -> list[tuple[str | None, str | None]]:
     return rows
 
 
-def render_delete(team: TeamView, page: BookingPage) -> None:
+def render_delete(team: TeamView, page: BookingPage, disabled: bool) -> None:
     with st.expander(t("booking_pages.delete.title")):
         st.caption(t("booking_pages.delete.help"))
-        confirmed = st.checkbox(t("booking_pages.delete.confirm", name=page.name), key=f"bp{page.id}_delete_confirm")
-        if st.button(t("booking_pages.delete.button"), disabled=not confirmed, key=f"bp{page.id}_delete"):
+        confirmed = st.checkbox(
+            t("booking_pages.delete.confirm", name=page.name), key=f"bp{page.id}_delete_confirm", disabled=disabled
+        )
+        if st.button(t("booking_pages.delete.button"), disabled=disabled or not confirmed, key=f"bp{page.id}_delete"):
             try:
-                delete_booking_page(runtime().engine, team.id, page.id)
+                delete_booking_page(runtime().engine, team.id, page.id, now(), actor=current_actor())
+            except PermissionDenied as exc:
+                st.error(denied_text(exc))
+                return
             except LookupError:
                 st.error(t("booking_pages.delete.missing"))
                 return
@@ -380,14 +460,27 @@ def render_test_booking(team: TeamView, pages: list[BookingPage]) -> None:
         key="test_guest",
         horizontal=True,
     )
-    if not st.button(t("booking_pages.test.send"), key="test_send"):
+    decision = permission(team, Action.SEND_TEST_BOOKING)
+    show_read_only(team, decision)
+    if not st.button(t("booking_pages.test.send"), key="test_send", disabled=not decision.allowed):
         return
 
     rt = runtime()
     try:
-        result = send_sample_booking(
-            rt.engine, rt.box, rt.settings, team.id, page_id, SampleGuest(guest), now(), language=language()
+        result = send_test_booking(
+            rt.engine,
+            rt.box,
+            rt.settings,
+            team.id,
+            page_id,
+            SampleGuest(guest),
+            now(),
+            actor=current_actor(),
+            language=language(),
         )
+    except PermissionDenied as exc:
+        st.error(denied_text(exc))
+        return
     except ValueError:
         st.error(t("booking_pages.test.no_secret"))
         return
@@ -408,18 +501,26 @@ def main() -> None:
     st.title(t("booking_pages.title"))
     show_flash()
 
-    pages = list_booking_pages(runtime().engine, team.id)
+    decision = permission(team, Action.EDIT_BOOKING_PAGE)
+    show_read_only(team, decision)
+    disabled = not decision.allowed
+    owner_user_id = current_actor().user_id if current_role(team) == Role.MEMBER else None
+    if owner_user_id is not None:
+        st.caption(t("auth.booking_pages.own_pages_only"))
+
+    pages = list_booking_pages(runtime().engine, team.id, owner_user_id=owner_user_id)
     render_page_list(pages)
 
     st.divider()
     st.subheader(t("booking_pages.editor.title"))
-    page = choose_page(pages)
-    render_editor(team, page)
+    page = choose_page(pages, can_create=not disabled)
+    if page is not None or not disabled:
+        render_editor(team, page, disabled)
     if page is not None:
-        render_delete(team, page)
+        render_delete(team, page, disabled)
 
     st.divider()
-    render_webhook(team)
+    render_webhook(team, disabled)
     if runtime().settings.demo:
         st.divider()
         render_test_booking(team, pages)

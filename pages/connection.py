@@ -7,12 +7,36 @@ import re
 
 import streamlit as st
 
-from core.connection_status import ConnectionSummary, read_connection, refresh_api_usage, update_credentials
+from core.auth.accounts import org_sharing
+from core.auth.permissions import Action, PermissionDenied
+from core.connection_status import (
+    ConnectionSummary,
+    disconnect_team,
+    read_connection,
+    refresh_api_usage,
+    start_connection,
+    teams_on_same_org,
+    teams_with_same_app,
+    update_credentials,
+)
 from core.salesforce import oauth
 from core.salesforce.errors import SalesforceError
 from core.store.models import ConnectionStatus
 from core.teams import TeamView
-from pages._ui import format_time, next_step, now, require_team, runtime, show_salesforce_error, t
+from pages._ui import (
+    current_actor,
+    denied_text,
+    escape_markdown,
+    format_time,
+    next_step,
+    now,
+    permission,
+    require_team,
+    runtime,
+    show_read_only,
+    show_salesforce_error,
+    t,
+)
 
 PRODUCTION = "production"
 SANDBOX = "sandbox"
@@ -22,6 +46,9 @@ DEMO = "demo"
 FLASH_KEY = "connection_flash"
 AUTHORIZE_URL_KEY = "connection_authorize_url"
 CONFIRM_DISCONNECT_KEY = "connection_confirm_disconnect"
+CONFIRM_SHARED_APP_KEY = "connection_confirm_shared_app"
+# The token endpoint's code for a refresh token Salesforce no longer accepts.
+INVALID_GRANT = "invalid_grant"
 OAUTH_ERROR_CODE = re.compile(r"[a-z_]{1,64}")
 
 
@@ -70,8 +97,13 @@ def show_oauth_outcome(summary: ConnectionSummary | None) -> None:
     st.info(next_step(oauth.callback_error_key(code), params))
 
 
+def team_names(teams: list[tuple[int, str]]) -> str:
+    return ", ".join(escape_markdown(name) for _, name in teams)
+
+
 def render_status(summary: ConnectionSummary) -> None:
-    """Show the connected org, API usage and the status with its reason."""
+    """Show the connected org, API usage, the teams sharing the org and the status with its reason."""
+    sharing = teams_on_same_org(runtime().engine, summary.team_id)
     if summary.status == ConnectionStatus.CONNECTED:
         st.success(t("connection.status.connected"))
     elif summary.status == ConnectionStatus.NEEDS_RECONNECT:
@@ -81,9 +113,16 @@ def render_status(summary: ConnectionSummary) -> None:
             st.info(next_step(oauth.callback_error_key(summary.last_error_code), params))
         else:
             st.info(t("connection.status.reconnect_hint"))
+        if summary.last_error_code == INVALID_GRANT and sharing:
+            st.info(t("auth.connection.maybe_revoked", teams=team_names(sharing)))
     else:
         st.info(t("connection.status.disconnected"))
         return
+
+    if sharing:
+        st.caption(t("auth.connection.shared_org", org_id=summary.org_id or "-", teams=team_names(sharing)))
+    if summary.status == ConnectionStatus.CONNECTED:
+        render_token_limit(summary)
 
     left, right = st.columns(2)
     left.markdown(f"**{t('connection.org_id')}**  \n`{summary.org_id or '-'}`")
@@ -94,6 +133,15 @@ def render_status(summary: ConnectionSummary) -> None:
         st.caption(t("connection.connected_at", time=format_time(summary.connected_at)))
 
     render_api_usage(summary)
+
+
+def render_token_limit(summary: ConnectionSummary) -> None:
+    """Warn when the teams using this Salesforce user and app have reached Salesforce's refresh token limit."""
+    sharing = org_sharing(runtime().engine, summary.team_id)
+    if sharing.same_user_and_app > 1 and sharing.at_limit:
+        st.warning(
+            t("auth_core.org_sharing.refresh_token_limit", count=sharing.same_user_and_app, limit=sharing.limit)
+        )
 
 
 def render_api_usage(summary: ConnectionSummary) -> None:
@@ -118,10 +166,10 @@ def render_api_usage(summary: ConnectionSummary) -> None:
             st.rerun()
 
 
-def render_disconnect(team: TeamView) -> None:
+def render_disconnect(team: TeamView, disabled: bool) -> None:
     """Show Disconnect, with a confirmation step before the tokens are revoked."""
-    if not st.session_state.get(CONFIRM_DISCONNECT_KEY):
-        if st.button(t("connection.disconnect"), key="disconnect"):
+    if disabled or not st.session_state.get(CONFIRM_DISCONNECT_KEY):
+        if st.button(t("connection.disconnect"), key="disconnect", disabled=disabled):
             st.session_state[CONFIRM_DISCONNECT_KEY] = True
             st.rerun()
         return
@@ -131,7 +179,9 @@ def render_disconnect(team: TeamView) -> None:
     if yes.button(t("connection.disconnect_yes"), type="primary", key="disconnect_yes"):
         st.session_state[CONFIRM_DISCONNECT_KEY] = False
         try:
-            oauth.disconnect(runtime().engine, runtime().box, team.id)
+            disconnect_team(runtime().engine, runtime().box, team.id, now(), actor=current_actor())
+        except PermissionDenied as exc:
+            st.error(denied_text(exc))
         except SalesforceError as exc:
             show_salesforce_error(exc)
         else:
@@ -166,7 +216,7 @@ def login_url_for(option: str, my_domain: str) -> str:
     return oauth.normalize_login_url(my_domain)
 
 
-def render_credentials(team: TeamView, summary: ConnectionSummary | None) -> None:
+def render_credentials(team: TeamView, summary: ConnectionSummary | None, disabled: bool) -> None:
     """Show the login environment, Consumer Key and Secret, and the Connect button."""
     settings = runtime().settings
     options = environment_options()
@@ -178,6 +228,7 @@ def render_credentials(team: TeamView, summary: ConnectionSummary | None) -> Non
         index=options.index(stored) if stored in options else 0,
         format_func=labels.__getitem__,
         key="environment",
+        disabled=disabled,
     )
 
     my_domain = ""
@@ -187,18 +238,23 @@ def render_credentials(team: TeamView, summary: ConnectionSummary | None) -> Non
             value=summary.login_url if summary and stored == MY_DOMAIN else "",
             placeholder="https://example.my.salesforce.com",
             help=t("connection.my_domain_help"),
+            disabled=disabled,
         )
     if option == DEMO:
         render_demo_credentials_hint()
 
     consumer_key = st.text_input(
-        t("connection.consumer_key"), value=summary.consumer_key if summary else "", key="consumer_key"
+        t("connection.consumer_key"),
+        value=summary.consumer_key if summary else "",
+        key="consumer_key",
+        disabled=disabled,
     )
     has_secret = summary is not None and summary.has_consumer_secret
     consumer_secret = st.text_input(
         t("connection.consumer_secret"),
         type="password",
         key="consumer_secret",
+        disabled=disabled,
     )
     if has_secret:
         st.caption(t("connection.consumer_secret_kept"))
@@ -207,7 +263,8 @@ def render_credentials(team: TeamView, summary: ConnectionSummary | None) -> Non
     st.code(settings.callback_url, language=None)
     st.caption(t("connection.callback_url_help"))
 
-    if st.button(t("connection.connect"), type="primary", key="connect"):
+    confirmed = confirm_shared_app(team, option, my_domain, consumer_key, disabled)
+    if st.button(t("connection.connect"), type="primary", key="connect", disabled=disabled or not confirmed):
         connect(team, option, my_domain, consumer_key, consumer_secret, has_secret)
 
     authorize_url = st.session_state.get(AUTHORIZE_URL_KEY)
@@ -220,6 +277,25 @@ def render_credentials(team: TeamView, summary: ConnectionSummary | None) -> Non
             unsafe_allow_html=True,
         )
         st.caption(t("connection.continue_help"))
+
+
+def confirm_shared_app(team: TeamView, option: str, my_domain: str, consumer_key: str, disabled: bool) -> bool:
+    """Warn when other teams hold refresh tokens of the same app and login URL; return whether to allow Connect.
+
+    Connecting with the same Salesforce user can make Salesforce revoke
+    another team's refresh token, so the user confirms first.
+    """
+    if disabled or not consumer_key.strip():
+        return True
+    try:
+        login_url = login_url_for(option, my_domain)
+    except oauth.LoginUrlError:
+        return True
+    others = teams_with_same_app(runtime().engine, team.id, login_url, consumer_key)
+    if not others:
+        return True
+    st.warning(t("auth.connection.same_app_warning", teams=team_names(others)))
+    return st.checkbox(t("auth.connection.same_app_confirm"), key=CONFIRM_SHARED_APP_KEY)
 
 
 def render_demo_credentials_hint() -> None:
@@ -255,9 +331,13 @@ def connect(
         return
 
     engine, box, settings = runtime().engine, runtime().box, runtime().settings
+    actor = current_actor()
     try:
-        update_credentials(engine, box, team.id, login_url, consumer_key, consumer_secret)
-        authorize_url = oauth.start_authorization(engine, box, team.id, settings.callback_url, now())
+        update_credentials(engine, box, team.id, login_url, consumer_key, consumer_secret, now(), actor=actor)
+        authorize_url = start_connection(engine, box, team.id, settings.callback_url, now(), actor=actor)
+    except PermissionDenied as exc:
+        st.error(denied_text(exc))
+        return
     except ValueError:
         st.error(t("connection.error.consumer_secret"))
         return
@@ -283,15 +363,18 @@ def main() -> None:
     summary = read_connection(runtime().engine, team.id)
     show_flash()
     show_oauth_outcome(summary)
+    decision = permission(team, Action.MANAGE_CONNECTION)
+    show_read_only(team, decision)
+    disabled = not decision.allowed
 
     if summary is not None and summary.status != ConnectionStatus.DISCONNECTED:
         render_status(summary)
-        render_disconnect(team)
+        render_disconnect(team, disabled)
         st.divider()
         st.subheader(t("connection.reconnect"))
     else:
         st.subheader(t("connection.setup"))
-    render_credentials(team, summary)
+    render_credentials(team, summary, disabled)
     render_setup_help()
 
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
+from core.auth.permissions import Action, PermissionDenied
 from core.booking_pages import list_booking_pages
 from core.connection_status import ConnectionSummary, read_connection
-from core.store.models import SyncOutcome
+from core.store.models import Role, SyncOutcome
 from core.sync.log import SyncLogEntry, SyncLogFilter, SyncLogPage, export_sync_log_csv, fetch_sync_log_page
 from core.teams import TeamView
 from pages._ui import (
     choice_labels,
+    current_actor,
+    current_role,
+    date_bounds,
+    denied_text,
     escape_markdown,
     display_zone,
     display_zone_name,
@@ -22,8 +25,10 @@ from pages._ui import (
     language,
     next_step,
     now,
+    permission,
     require_team,
     runtime,
+    show_read_only,
     t,
 )
 
@@ -36,7 +41,8 @@ PERSON_SOBJECTS = ("Lead", "Contact")
 def render_filters(team: TeamView) -> SyncLogFilter:
     """Show the filter widgets and return the filter they describe."""
     pages = {None: t("sync_log.filter.all_pages")}
-    pages.update({page.id: page.name for page in list_booking_pages(runtime().engine, team.id)})
+    visible = list_booking_pages(runtime().engine, team.id, owner_user_id=own_pages_of(team))
+    pages.update({page.id: page.name for page in visible})
     first, second = st.columns(2)
     days = first.date_input(
         t("sync_log.filter.dates", zone=display_zone_name()), value=(), format="YYYY-MM-DD", key="log_dates"
@@ -68,14 +74,9 @@ def render_filters(team: TeamView) -> SyncLogFilter:
     )
 
 
-def date_bounds(days: object) -> tuple[date | None, date | None]:
-    """Return (start, end) from the date input, which gives one or two days while a range is picked."""
-    if isinstance(days, date):
-        return days, days
-    chosen = list(days or ())
-    if not chosen:
-        return None, None
-    return chosen[0], chosen[-1]
+def own_pages_of(team: TeamView) -> int | None:
+    """Return the user id whose pages a member is limited to, or None for managers and above."""
+    return current_actor().user_id if current_role(team) == Role.MEMBER else None
 
 
 def record_link(summary: ConnectionSummary | None, record: dict[str, str]) -> str | None:
@@ -134,7 +135,7 @@ def render_table(page: SyncLogPage, summary: ConnectionSummary | None) -> SyncLo
     return None
 
 
-def render_details(entry: SyncLogEntry, summary: ConnectionSummary | None) -> None:
+def render_details(team: TeamView, entry: SyncLogEntry, summary: ConnectionSummary | None) -> None:
     """Show the selected row's outcome, records, error and next step, and Retry for failed rows."""
     st.subheader(t("sync_log.details.title", guest=escape_markdown(entry.guest_name or entry.guest_email)))
     st.markdown(
@@ -165,7 +166,11 @@ def render_details(entry: SyncLogEntry, summary: ConnectionSummary | None) -> No
         step = next_step(entry.next_step_key, escaped(entry.next_step_params))
         st.info(t("sync_log.details.next_step", step=step))
 
-    if entry.can_retry and st.button(t("sync_log.retry"), type="primary", key=f"retry_{entry.id}"):
+    if not entry.can_retry:
+        return
+    decision = permission(team, Action.RETRY_SYNC)
+    show_read_only(team, decision)
+    if st.button(t("sync_log.retry"), type="primary", key=f"retry_{entry.id}", disabled=not decision.allowed):
         retry(entry)
 
 
@@ -177,7 +182,10 @@ def retry(entry: SyncLogEntry) -> None:
     from core.sync.worker import retry_failed
 
     try:
-        retry_failed(runtime().engine, entry.id, now())
+        retry_failed(runtime().engine, entry.id, now(), actor=current_actor())
+    except PermissionDenied as exc:
+        st.error(denied_text(exc))
+        return
     except (LookupError, ValueError):
         st.error(t("sync_log.retry_unavailable"))
         return
@@ -192,6 +200,8 @@ def render_export(team: TeamView, filters: SyncLogFilter, summary: ConnectionSum
     """Show the CSV download of every filtered row; the file is built only when clicked."""
     engine = runtime().engine
     chosen_language = language()
+    # Streamlit builds the file outside this script run, where the signed-in user is not readable.
+    viewer = current_actor()
 
     def build_csv() -> bytes:
         return export_sync_log_csv(
@@ -200,6 +210,7 @@ def render_export(team: TeamView, filters: SyncLogFilter, summary: ConnectionSum
             filters,
             language=chosen_language,
             record_url=lambda sobject, record_id: summary.record_url(sobject, record_id) if summary else None,
+            viewer=viewer,
         )
 
     st.download_button(
@@ -219,11 +230,17 @@ def main() -> None:
     if flash:
         st.success(t(flash))
 
+    if own_pages_of(team) is not None:
+        st.caption(t("auth.sync_log.own_pages_only"))
     filters = render_filters(team)
     summary = read_connection(runtime().engine, team.id)
 
     requested = int(st.session_state.get(PAGE_KEY, 1))
-    page = fetch_sync_log_page(runtime().engine, team.id, filters, requested)
+    try:
+        page = fetch_sync_log_page(runtime().engine, team.id, filters, requested, viewer=current_actor())
+    except PermissionDenied as exc:
+        st.error(denied_text(exc))
+        return
     # Narrower filters can leave fewer pages than the one chosen; the query clamped it.
     st.session_state[PAGE_KEY] = page.page
     if page.total == 0:
@@ -239,7 +256,7 @@ def main() -> None:
     if selected is None:
         st.caption(t("sync_log.select_hint"))
     else:
-        render_details(selected, summary)
+        render_details(team, selected, summary)
 
 
 main()

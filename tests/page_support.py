@@ -17,16 +17,58 @@ from streamlit.testing.v1 import AppTest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from core.auth.audit import Actor
+from core.auth.sessions import create_ticket, redeem_ticket
 from core.config import load_settings
 from core.demo_org import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, create_demo_org_app
-from core.runtime import Runtime, build_runtime, set_runtime
+from core.runtime import Runtime, build_runtime, get_runtime, set_runtime
 from core.salesforce import oauth
+from core.store.db import session_scope
+from core.store.models import Membership, Role, Team, User
 from core.web.hooks import hook_routes
 from core.web.oauth_callback import oauth_routes
 from tests.servers import free_port, serve
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+TEST_USER_EMAIL = "owner@example.com"
+# pages._ui reads a session token from this session state key when the browser sent no cookie.
+SESSION_TOKEN_KEY = "auth_session_token"
+
+
+def ensure_member(engine: Engine, email: str, role: Role, team_ids: list[int] | None = None) -> int:
+    """Create the user with email unless it exists, give it role in team_ids (default: every team); return its id."""
+    with session_scope(engine) as session:
+        user = session.exec(select(User).where(User.email == email)).first()
+        if user is None:
+            user = User(email=email, display_name=email.split("@")[0].title(), created_at=NOW)
+            session.add(user)
+            session.flush()
+        if team_ids is None:
+            team_ids = list(session.exec(select(Team.id)).all())
+        for team_id in team_ids:
+            membership = session.exec(
+                select(Membership).where(Membership.team_id == team_id, Membership.user_id == user.id)
+            ).first()
+            if membership is None:
+                membership = Membership(team_id=team_id, user_id=user.id, role=role, created_at=NOW)
+            membership.role = role
+            session.add(membership)
+        return user.id
+
+
+def owner_actor(engine: Engine) -> Actor:
+    """Return the test user as an actor who owns every team, for setting up data through guarded core functions."""
+    return Actor(ensure_member(engine, TEST_USER_EMAIL, Role.OWNER), TEST_USER_EMAIL)
+
+
+def session_token_for(engine: Engine, user_id: int) -> str:
+    """Return a live session token of user_id, made the way GET /auth/session makes one."""
+    now = datetime.now(UTC)
+    return redeem_ticket(engine, create_ticket(engine, user_id, now), now)
 
 
 @contextmanager
@@ -43,10 +85,18 @@ def page_runtime(data_dir: Path, **environ: str) -> Iterator[Runtime]:
         runtime.engine.dispose()
 
 
-def open_page(page: str | None, language: str = "en") -> AppTest:
-    """Run the dashboard in language and switch to page (a path like pages/sync_log.py)."""
+def open_page(
+    page: str | None, language: str = "en", *, email: str | None = TEST_USER_EMAIL, role: Role = Role.OWNER
+) -> AppTest:
+    """Run the dashboard in language, signed in as email with role in every team, and switch to page.
+
+    page is a path like pages/sync_log.py; email None opens the dashboard signed out.
+    """
     app = AppTest.from_file(DASHBOARD, default_timeout=30)
     app.session_state["language"] = language
+    if email is not None:
+        engine = get_runtime().engine
+        app.session_state[SESSION_TOKEN_KEY] = session_token_for(engine, ensure_member(engine, email, role))
     app.run()
     if page is not None:
         app.switch_page(page).run()

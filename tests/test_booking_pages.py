@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from core.auth.audit import Actor
 from core.booking_pages import (
     BookingPageInvalid,
     BookingPageSettings,
@@ -20,7 +21,7 @@ from core.booking_pages import (
 )
 from core.secrets import SecretBox
 from core.store.db import session_scope
-from core.store.models import BookingPage, OutboxEvent, OwnerRule, SyncLog, Team
+from core.store.models import BookingPage, Membership, OutboxEvent, OwnerRule, Role, SyncLog, Team, User
 from core.teams import (
     TeamSettingError,
     create_team,
@@ -32,6 +33,23 @@ from core.teams import (
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 USER_ID = "005000000000001AAA"
+OWNER_EMAIL = "owner@example.com"
+
+
+def owner_of(engine: Engine, team_id: int) -> Actor:
+    """Return the test owner as an actor, making them an owner of team_id first."""
+    with session_scope(engine) as session:
+        user = session.exec(select(User).where(User.email == OWNER_EMAIL)).first()
+        if user is None:
+            user = User(email=OWNER_EMAIL, display_name="Owner", created_at=NOW)
+            session.add(user)
+            session.flush()
+        joined = session.exec(
+            select(Membership).where(Membership.team_id == team_id, Membership.user_id == user.id)
+        ).first()
+        if joined is None:
+            session.add(Membership(team_id=team_id, user_id=user.id, role=Role.OWNER, created_at=NOW))
+        return Actor(user.id, user.email)
 
 
 @pytest.fixture
@@ -152,9 +170,10 @@ def test_save_inserts_then_updates_page(empty_store, team_id):
             answer_mapping={"Company name": "Company"},
         ),
         NOW,
+        actor=owner_of(empty_store, team_id),
     )
     changed = settings(name="Intro call (30 min)", lead_source="Web", answer_mapping={"Phone": "Phone"})
-    save_booking_page(empty_store, team_id, changed, NOW, page_id=created.id)
+    save_booking_page(empty_store, team_id, changed, NOW, actor=owner_of(empty_store, team_id), page_id=created.id)
 
     with session_scope(empty_store) as session:
         stored = session.exec(select(BookingPage)).all()
@@ -167,10 +186,12 @@ def test_save_inserts_then_updates_page(empty_store, team_id):
 
 
 def test_save_rejects_event_type_of_other_page(empty_store, team_id):
-    save_booking_page(empty_store, team_id, settings(), NOW)
+    save_booking_page(empty_store, team_id, settings(), NOW, actor=owner_of(empty_store, team_id))
 
     with pytest.raises(BookingPageInvalid) as raised:
-        save_booking_page(empty_store, team_id, settings(name="Second page"), NOW)
+        save_booking_page(
+            empty_store, team_id, settings(name="Second page"), NOW, actor=owner_of(empty_store, team_id)
+        )
 
     assert problem_keys(raised.value) == ["booking_pages.error.event_type_uid_taken"]
     assert raised.value.problems[0].params["page"] == "Intro call"
@@ -178,22 +199,29 @@ def test_save_rejects_event_type_of_other_page(empty_store, team_id):
 
 def test_save_allows_same_event_type_in_other_team(empty_store, team_id):
     other = create_team(empty_store, "Sales Osaka", "sales-osaka", NOW).id
-    save_booking_page(empty_store, team_id, settings(), NOW)
-    save_booking_page(empty_store, other, settings(), NOW)
+    save_booking_page(empty_store, team_id, settings(), NOW, actor=owner_of(empty_store, team_id))
+    save_booking_page(empty_store, other, settings(), NOW, actor=owner_of(empty_store, other))
 
     assert [page.team_id for page in list_booking_pages(empty_store, other)] == [other]
 
 
 def test_save_rejects_page_of_other_team(empty_store, team_id):
     other = create_team(empty_store, "Sales Osaka", "sales-osaka", NOW).id
-    page = save_booking_page(empty_store, other, settings(), NOW)
+    page = save_booking_page(empty_store, other, settings(), NOW, actor=owner_of(empty_store, other))
 
     with pytest.raises(LookupError, match="not found"):
-        save_booking_page(empty_store, team_id, settings(name="Taken over"), NOW, page_id=page.id)
+        save_booking_page(
+            empty_store,
+            team_id,
+            settings(name="Taken over"),
+            NOW,
+            actor=owner_of(empty_store, team_id),
+            page_id=page.id,
+        )
 
 
 def test_delete_keeps_sync_log_rows(empty_store, team_id):
-    page = save_booking_page(empty_store, team_id, settings(), NOW)
+    page = save_booking_page(empty_store, team_id, settings(), NOW, actor=owner_of(empty_store, team_id))
     with session_scope(empty_store) as session:
         outbox = OutboxEvent(
             team_id=team_id,
@@ -219,7 +247,7 @@ def test_delete_keeps_sync_log_rows(empty_store, team_id):
             )
         )
 
-    delete_booking_page(empty_store, team_id, page.id)
+    delete_booking_page(empty_store, team_id, page.id, NOW, actor=owner_of(empty_store, team_id))
 
     assert list_booking_pages(empty_store, team_id) == []
     with session_scope(empty_store) as session:
@@ -244,7 +272,7 @@ def test_create_team_rejects_invalid_slug(empty_store, slug):
 
 
 def test_webhook_secret_is_stored_encrypted(empty_store, box: SecretBox, team_id):
-    set_webhook_secret(empty_store, box, team_id, "  whsec_0123456789abcdef  ")
+    set_webhook_secret(empty_store, box, team_id, "  whsec_0123456789abcdef  ", NOW, actor=owner_of(empty_store, team_id))
 
     with session_scope(empty_store) as session:
         stored = session.get(Team, team_id).webhook_secret_enc
@@ -256,7 +284,7 @@ def test_webhook_secret_is_stored_encrypted(empty_store, box: SecretBox, team_id
 @pytest.mark.parametrize("secret", ["short", "has a space in the secret"])
 def test_webhook_secret_rejects_weak_value(empty_store, box, team_id, secret):
     with pytest.raises(TeamSettingError):
-        set_webhook_secret(empty_store, box, team_id, secret)
+        set_webhook_secret(empty_store, box, team_id, secret, NOW, actor=owner_of(empty_store, team_id))
 
     assert read_webhook_secret(empty_store, box, team_id) is None
 

@@ -17,7 +17,15 @@ from core.teams import TeamView, create_team, read_webhook_secret, set_webhook_s
 from core.sync.worker import SyncWorker
 from core.web.hooks import hook_routes
 from core.demo_org.seed import JOHN_DOE_ID, KEN_ID
-from tests.page_support import NOW, connect_to_demo_org, open_page, page_runtime, serve_demo_console, texts
+from tests.page_support import (
+    NOW,
+    connect_to_demo_org,
+    open_page,
+    owner_actor,
+    page_runtime,
+    serve_demo_console,
+    texts,
+)
 from tests.servers import free_port, serve
 
 PAGE = "pages/booking_pages.py"
@@ -68,7 +76,7 @@ def test_new_page_is_saved_from_form(team_runtime, language):
 def test_existing_page_is_updated(team_runtime):
     runtime, team = team_runtime
     settings = BookingPageSettings(name="Intro call", event_type_uid="ETINTRO")
-    page = save_booking_page(runtime.engine, team.id, settings, NOW)
+    page = save_booking_page(runtime.engine, team.id, settings, NOW, actor=owner_actor(runtime.engine))
     app = open_page(PAGE)
     app.selectbox(key="bp_selected").set_value(page.id).run()
     app.text_input(key=f"bp{page.id}_lead_source").input("Web")
@@ -123,7 +131,7 @@ def test_test_booking_reaches_webhook_endpoint(tmp_path):
     port = free_port()
     with page_runtime(tmp_path, APP_PUBLIC_URL=f"http://127.0.0.1:{port}", APP_DEMO="1") as runtime:
         team = create_team(runtime.engine, "Demo Sales", "demo", NOW)
-        set_webhook_secret(runtime.engine, runtime.box, team.id, SECRET)
+        set_webhook_secret(runtime.engine, runtime.box, team.id, SECRET, NOW, actor=owner_actor(runtime.engine))
         save_booking_page(
             runtime.engine,
             team.id,
@@ -134,6 +142,7 @@ def test_test_booking_reaches_webhook_endpoint(tmp_path):
                 answer_mapping={"Company name": "Company"},
             ),
             NOW,
+            actor=owner_actor(runtime.engine),
         )
         with serve(Starlette(routes=hook_routes(runtime)), port=port):
             app = open_page(PAGE)
@@ -154,7 +163,13 @@ def test_test_booking_reaches_webhook_endpoint(tmp_path):
 def test_test_booking_without_secret_says_what_to_do(tmp_path):
     with page_runtime(tmp_path, APP_DEMO="1") as runtime:
         team = create_team(runtime.engine, "Demo Sales", "demo", NOW)
-        save_booking_page(runtime.engine, team.id, BookingPageSettings(name="Intro call", event_type_uid="ET1"), NOW)
+        save_booking_page(
+            runtime.engine,
+            team.id,
+            BookingPageSettings(name="Intro call", event_type_uid="ET1"),
+            NOW,
+            actor=owner_actor(runtime.engine),
+        )
         app = open_page(PAGE, "ja")
         app.button(key="test_send").click().run()
 
@@ -184,12 +199,13 @@ def test_owner_pickers_list_org_users(tmp_path):
 def test_existing_contact_sample_syncs_to_event(tmp_path):
     with serve_demo_console(tmp_path) as (runtime, _):
         team = create_team(runtime.engine, "Demo Sales", "demo", NOW)
-        set_webhook_secret(runtime.engine, runtime.box, team.id, SECRET)
+        set_webhook_secret(runtime.engine, runtime.box, team.id, SECRET, NOW, actor=owner_actor(runtime.engine))
         save_booking_page(
             runtime.engine,
             team.id,
             BookingPageSettings(name="Intro call", event_type_uid="ETDEMOINTRO", integration_enabled=True),
             NOW,
+            actor=owner_actor(runtime.engine),
         )
         connect_to_demo_org(runtime, team.id)
         app = open_page(PAGE)

@@ -20,8 +20,10 @@ from core.runtime import Runtime
 from core.store.db import session_scope
 from core.store.models import ConnectionStatus, OAuthState, SalesforceConnection
 from core.teams import create_team, list_teams
+from core.web.auth_routes import SESSION_COOKIE
 from tests.page_support import (
     NOW,
+    SESSION_TOKEN_KEY,
     allow_in_demo_org,
     connect_to_demo_org,
     open_page,
@@ -163,7 +165,7 @@ def demo_console(tmp_path: Path) -> Iterator[tuple[Runtime, str]]:
 
 
 def link_target(app) -> str:
-    [anchor] = [block.value for block in app.markdown if 'target="_self"' in block.value]
+    [anchor] = [block.value for block in app.markdown if 'target="_self"' in block.value and "authorize" in block.value]
     return html.unescape(anchor.split('href="', 1)[1].split('"', 1)[0])
 
 
@@ -177,6 +179,8 @@ def test_demo_org_connects_through_page(demo_console, language):
     app.button(key="connect").click().run()
 
     with requests.Session() as http:
+        # The callback completes only in the browser of the user who pressed Connect.
+        http.cookies.set(SESSION_COOKIE, app.session_state[SESSION_TOKEN_KEY])
         callback = allow_in_demo_org(http, link_target(app))
         redirect = http.get(callback, allow_redirects=False, timeout=30)
     assert redirect.headers["location"] == "/connection?oauth=ok"

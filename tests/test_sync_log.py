@@ -97,7 +97,7 @@ def logged_store(empty_store: Engine, team_ids) -> Engine:
 
 
 def test_page_is_newest_first_and_sized(logged_store, team_ids):
-    page = fetch_sync_log_page(logged_store, team_ids[0], SyncLogFilter(), page=1)
+    page = fetch_sync_log_page(logged_store, team_ids[0], SyncLogFilter(), page=1, viewer=None)
 
     assert page.total == 120
     assert page.page_count == 3
@@ -107,13 +107,13 @@ def test_page_is_newest_first_and_sized(logged_store, team_ids):
 
 
 def test_last_page_holds_the_rest(logged_store, team_ids):
-    page = fetch_sync_log_page(logged_store, team_ids[0], SyncLogFilter(), page=3)
+    page = fetch_sync_log_page(logged_store, team_ids[0], SyncLogFilter(), page=3, viewer=None)
 
     assert [entry.booking_uid for entry in page.entries] == [f"BK{n}" for n in range(20, 0, -1)]
 
 
 def test_page_past_the_end_returns_last_page(logged_store, team_ids):
-    page = fetch_sync_log_page(logged_store, team_ids[0], SyncLogFilter(), page=9)
+    page = fetch_sync_log_page(logged_store, team_ids[0], SyncLogFilter(), page=9, viewer=None)
 
     assert page.page == 3
     assert page.entries[0].booking_uid == "BK20"
@@ -122,17 +122,17 @@ def test_page_past_the_end_returns_last_page(logged_store, team_ids):
 def test_outcome_filter(logged_store, team_ids):
     filters = SyncLogFilter(outcomes=(SyncOutcome.FAILED,))
 
-    page = fetch_sync_log_page(logged_store, team_ids[0], filters)
+    page = fetch_sync_log_page(logged_store, team_ids[0], filters, viewer=None)
 
     assert page.total == 12
     assert {entry.error_code for entry in page.entries} == {"REQUIRED_FIELD_MISSING"}
 
 
 def test_booking_page_filter_and_name(logged_store, team_ids):
-    first = fetch_sync_log_page(logged_store, team_ids[0], SyncLogFilter()).entries[0]
-    page_id = fetch_sync_log_page(logged_store, team_ids[0], SyncLogFilter()).entries[1].booking_page_id
+    first = fetch_sync_log_page(logged_store, team_ids[0], SyncLogFilter(), viewer=None).entries[0]
+    page_id = fetch_sync_log_page(logged_store, team_ids[0], SyncLogFilter(), viewer=None).entries[1].booking_page_id
 
-    page = fetch_sync_log_page(logged_store, team_ids[0], SyncLogFilter(booking_page_id=page_id))
+    page = fetch_sync_log_page(logged_store, team_ids[0], SyncLogFilter(booking_page_id=page_id), viewer=None)
 
     assert first.booking_page_name is None
     assert page.total == 60
@@ -142,7 +142,7 @@ def test_booking_page_filter_and_name(logged_store, team_ids):
 def test_guest_email_filter_is_case_insensitive_contains(logged_store, team_ids):
     filters = SyncLogFilter(guest_email=" GUEST11")
 
-    page = fetch_sync_log_page(logged_store, team_ids[0], filters)
+    page = fetch_sync_log_page(logged_store, team_ids[0], filters, viewer=None)
 
     assert [entry.guest_email for entry in page.entries] == [
         "guest119@example.com",
@@ -160,14 +160,14 @@ def test_guest_email_filter_is_case_insensitive_contains(logged_store, team_ids)
 
 
 def test_guest_email_filter_treats_wildcards_literally(logged_store, team_ids):
-    assert count_sync_log(logged_store, team_ids[0], SyncLogFilter(guest_email="guest_1%")) == 0
+    assert count_sync_log(logged_store, team_ids[0], SyncLogFilter(guest_email="guest_1%"), viewer=None) == 0
 
 
 def test_date_range_includes_both_days_in_utc(logged_store, team_ids):
     # Rows are at 01:00, 02:00, ... UTC; 2026-12-02 holds rows 24 to 47.
     filters = SyncLogFilter(start=date(2026, 12, 2), end=date(2026, 12, 2))
 
-    page = fetch_sync_log_page(logged_store, team_ids[0], filters)
+    page = fetch_sync_log_page(logged_store, team_ids[0], filters, viewer=None)
 
     assert page.total == 24
     assert page.entries[0].booking_uid == "BK47"
@@ -178,7 +178,7 @@ def test_date_range_follows_zone(logged_store, team_ids):
     # 2026-12-02 in Tokyo is 2026-12-01 15:00 to 2026-12-02 15:00 UTC: rows 15 to 38.
     filters = SyncLogFilter(start=date(2026, 12, 2), end=date(2026, 12, 2), zone=ZoneInfo("Asia/Tokyo"))
 
-    page = fetch_sync_log_page(logged_store, team_ids[0], filters)
+    page = fetch_sync_log_page(logged_store, team_ids[0], filters, viewer=None)
 
     assert page.total == 24
     assert page.entries[0].booking_uid == "BK38"
@@ -186,12 +186,12 @@ def test_date_range_follows_zone(logged_store, team_ids):
 
 
 def test_other_team_rows_are_hidden(logged_store, team_ids):
-    assert count_sync_log(logged_store, team_ids[1], SyncLogFilter()) == 3
-    assert get_sync_log_entry(logged_store, team_ids[1], 1) is None
+    assert count_sync_log(logged_store, team_ids[1], SyncLogFilter(), viewer=None) == 3
+    assert get_sync_log_entry(logged_store, team_ids[1], 1, viewer=None) is None
 
 
 def test_iter_chunks_cover_every_row_once(logged_store, team_ids):
-    chunks = list(iter_sync_log(logged_store, team_ids[0], SyncLogFilter(), chunk_size=50))
+    chunks = list(iter_sync_log(logged_store, team_ids[0], SyncLogFilter(), chunk_size=50, viewer=None))
 
     assert [len(chunk) for chunk in chunks] == [50, 50, 20]
     uids = [entry.booking_uid for chunk in chunks for entry in chunk]
@@ -203,7 +203,7 @@ def test_iter_handles_rows_with_equal_times(empty_store, team_ids):
         for number in range(1, 6):
             add_log(session, team_ids[0], number, created_at=START)
 
-    chunks = list(iter_sync_log(empty_store, team_ids[0], SyncLogFilter(), chunk_size=2))
+    chunks = list(iter_sync_log(empty_store, team_ids[0], SyncLogFilter(), chunk_size=2, viewer=None))
 
     assert sorted(entry.booking_uid for chunk in chunks for entry in chunk) == [f"BK{n}" for n in range(1, 6)]
 
@@ -217,7 +217,9 @@ def test_csv_export_has_all_filtered_rows(logged_store, team_ids):
     filters = SyncLogFilter(outcomes=(SyncOutcome.FAILED,))
 
     rows = read_csv(
-        export_sync_log_csv(logged_store, team_ids[0], filters, language="en", record_url=record_url, chunk_size=5)
+        export_sync_log_csv(
+            logged_store, team_ids[0], filters, language="en", record_url=record_url, chunk_size=5, viewer=None
+        )
     )
 
     assert rows[0][:6] == ["Received", "Booking page", "Guest name", "Guest email", "Event type", "Outcome"]
@@ -233,7 +235,9 @@ def test_csv_export_in_japanese_uses_tokyo_time(logged_store, team_ids):
     filters = SyncLogFilter(guest_email="guest1@", zone=ZoneInfo("Asia/Tokyo"))
 
     rows = read_csv(
-        export_sync_log_csv(logged_store, team_ids[0], filters, language="ja", record_url=lambda s, i: None)
+        export_sync_log_csv(
+            logged_store, team_ids[0], filters, language="ja", record_url=lambda s, i: None, viewer=None
+        )
     )
 
     assert rows[0][0] == "受信日時"

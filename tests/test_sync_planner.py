@@ -346,7 +346,7 @@ def test_lead_name_modes(new_customer_booking: BookingEvent, enabled_page: Booki
 
     fields = lead_fields(new_customer_booking, enabled_page)
 
-    assert fields["LastName"] == "山田 太郎"
+    assert fields["LastName"] == "山田　太郎"
     assert "FirstName" not in fields
 
 

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from core.auth.audit import Actor
+from core.auth.users import create_user
 from core.salesforce.connection import open_client
 from core.store.db import session_scope
 from core.store.models import (
@@ -18,12 +20,14 @@ from core.store.models import (
     OutboxEvent,
     OutboxStatus,
     OwnerRule,
+    Role,
     SalesforceConnection,
     SyncLog,
     SyncOutcome,
 )
 from core.sync.worker import MAX_ATTEMPTS, RECONNECT_RETRY, SyncWorker, claim_next, retry_failed
 from core.webhooks.intake import receive_webhook
+from tests.auth_fixtures import add_membership
 from tests.demo_org_fixtures import demo_org, demo_org_server  # noqa: F401 (fixtures)
 from tests.sync_fixtures import (  # noqa: F401 (fixtures)
     TeamInfo,
@@ -74,6 +78,13 @@ def booking(name: str = NEW_CUSTOMER, **object_changes: Any) -> dict[str, Any]:
 
 def guest(email: str, name: str, uid: str) -> dict[str, Any]:
     return booking(EXISTING_CONTACT, uid=uid, contact={"email": email, "name": name})
+
+
+def owner_of(team: TeamInfo) -> Actor:
+    """Return an owner of team as an actor, for the manual retry."""
+    user = create_user(team.runtime.engine, "owner@example.com", "Owner", None, NOW)
+    add_membership(team.runtime.engine, team.id, user.id, Role.OWNER)
+    return Actor(user.id, user.email)
 
 
 def log_of(team: TeamInfo, outbox_id: int) -> SyncLog:
@@ -541,7 +552,7 @@ def test_retry_failed_requeues_and_applies(connected_team: TeamInfo, worker: Syn
     demo_org.clear_faults()
     log_id = log_of(connected_team, outbox_id).id
 
-    retry_failed(connected_team.runtime.engine, log_id, NOW)
+    retry_failed(connected_team.runtime.engine, log_id, NOW, actor=owner_of(connected_team))
 
     assert log_of(connected_team, outbox_id).outcome == SyncOutcome.QUEUED
     assert outbox_of(connected_team, outbox_id).status == OutboxStatus.QUEUED
@@ -553,10 +564,12 @@ def test_retry_failed_rejects_other_rows(connected_team: TeamInfo, worker: SyncW
     outbox_id = deliver(connected_team, booking())
     log_id = log_of(connected_team, outbox_id).id
 
+    owner = owner_of(connected_team)
+
     with pytest.raises(ValueError, match="only failed rows"):
-        retry_failed(connected_team.runtime.engine, log_id, NOW)
+        retry_failed(connected_team.runtime.engine, log_id, NOW, actor=owner)
     with pytest.raises(LookupError):
-        retry_failed(connected_team.runtime.engine, log_id + 100, NOW)
+        retry_failed(connected_team.runtime.engine, log_id + 100, NOW, actor=owner)
 
 
 def test_expired_token_is_refreshed(connected_team: TeamInfo, worker: SyncWorker, demo_org) -> None:

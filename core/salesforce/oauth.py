@@ -5,8 +5,9 @@ back to /oauth/salesforce/callback), so ``state`` and the PKCE code_verifier are
 kept server-side in OAuthState: the verifier encrypted, valid for 10 minutes,
 usable once.
 
-Scopes requested: ``api refresh_token``. The External Client App must allow the
-OAuth scopes "Manage user data via APIs (api)" and "Perform requests at any time
+Scopes requested by default: ``api refresh_token``; callers add ``pardot_api``
+for Account Engagement. The External Client App must allow the OAuth scopes
+"Manage user data via APIs (api)" and "Perform requests at any time
 (refresh_token, offline_access)". Without the second, Salesforce issues no
 refresh token, so the connection would end with the first access token.
 """
@@ -27,8 +28,10 @@ import requests
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from requests_oauthlib import OAuth2Session
 from sqlalchemy import Engine, delete
-from sqlmodel import select
+from sqlmodel import Session, select
 
+from core.auth.audit import Actor, record_audit
+from core.auth.permissions import Action, require
 from core.salesforce import errors
 from core.salesforce.client import DEFAULT_API_VERSION, SalesforceClient
 from core.salesforce.errors import OAuthError, SalesforceError, TransportError, error_from_response
@@ -55,6 +58,7 @@ TIMEOUT_SECONDS = 30.0
 # RFC 7636 allows 43 to 128 characters.
 _CODE_VERIFIER_LENGTH = 64
 _ERROR_CODE = re.compile(r"[a-z_]{1,64}")
+_SCOPE = re.compile(r"[a-z_]{1,64}")
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 _MY_DOMAIN = re.compile(
     r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:--[a-z0-9]+\.sandbox|\.develop|\.scratch)?\.my\.salesforce\.com"
@@ -84,6 +88,8 @@ class TokenResponse:
     instance_url: str | None
     identity_url: str | None
     issued_at: datetime | None
+    # The granted scopes, space-separated, such as "api refresh_token pardot_api".
+    scope: str | None = None
 
 
 def normalize_login_url(raw: str, extra_allowed: Sequence[str] = ()) -> str:
@@ -177,12 +183,27 @@ def save_credentials(
     logger.info("saved External Client App credentials for team %s", team_id)
 
 
-def start_authorization(engine: Engine, box: SecretBox, team_id: int, redirect_uri: str, now: datetime) -> str:
+def start_authorization(
+    engine: Engine,
+    box: SecretBox,
+    team_id: int,
+    redirect_uri: str,
+    now: datetime,
+    *,
+    scopes: Sequence[str] = OAUTH_SCOPES,
+    actor: Actor | None = None,
+) -> str:
     """Store a new pending authorization and return the authorize URL to open.
 
-    Also deletes pending authorizations of any team that have expired.
-    Raises OAuthError (credentials_missing) when no credentials are saved.
+    scopes are the OAuth scopes to request, such as ("api", "refresh_token",
+    "pardot_api"); they are stored with the pending authorization. Also deletes
+    pending authorizations of any team that have expired. actor, when given,
+    is the console user who alone may complete it; None stands for the system
+    (demo seeding), whose authorization any callback completes. Raises OAuthError
+    (credentials_missing) when no credentials are saved, and ValueError for a
+    scope that is not a lower-case scope name.
     """
+    scope = _join_scopes(scopes)
     connection = _load_connection(engine, team_id)
     oauth_client = WebApplicationClient(connection.consumer_key)
     code_verifier = oauth_client.create_code_verifier(_CODE_VERIFIER_LENGTH)
@@ -190,7 +211,7 @@ def start_authorization(engine: Engine, box: SecretBox, team_id: int, redirect_u
     state = secrets.token_urlsafe(32)
 
     _permit_loopback_http(connection.login_url)
-    session = OAuth2Session(client=oauth_client, redirect_uri=redirect_uri, scope=list(OAUTH_SCOPES))
+    session = OAuth2Session(client=oauth_client, redirect_uri=redirect_uri, scope=scope.split())
     authorize_url, _ = session.authorization_url(
         connection.login_url + AUTHORIZE_PATH,
         state=state,
@@ -207,6 +228,8 @@ def start_authorization(engine: Engine, box: SecretBox, team_id: int, redirect_u
                 code_verifier_enc=box.encrypt(code_verifier),
                 login_url=connection.login_url,
                 redirect_uri=redirect_uri,
+                scope=scope,
+                user_id=actor.user_id if actor is not None else None,
                 expires_at=now + STATE_LIFETIME,
             )
         )
@@ -221,6 +244,8 @@ def complete_authorization(
     code: str,
     now: datetime,
     http: requests.Session | None = None,
+    *,
+    actor: Actor | None = None,
 ) -> SalesforceConnection:
     """Exchange the authorization code, read the user's identity and API usage, and store the connection.
 
@@ -234,6 +259,7 @@ def complete_authorization(
     ServerUnavailableError when Salesforce cannot be reached.
     """
     pending = _consume_state(engine, state, now)
+    _check_state_user(engine, pending, actor, now)
     connection = _load_connection(engine, pending.team_id)
     consumer_secret = box.decrypt(connection.consumer_secret_enc)
     code_verifier = box.decrypt(pending.code_verifier_enc)
@@ -269,9 +295,11 @@ def complete_authorization(
         stored.user_id = identity["user_id"]
         stored.username = identity["username"]
         stored.api_version = DEFAULT_API_VERSION
+        stored.scope = token.scope
         stored.status = ConnectionStatus.CONNECTED
         stored.connected_at = now
         stored.last_error_code = None
+        _audit_connected(session, stored, actor, now)
         if "Max" in daily and "Remaining" in daily:
             stored.api_usage_max = int(daily["Max"])
             stored.api_usage_used = int(daily["Max"]) - int(daily["Remaining"])
@@ -290,6 +318,35 @@ def complete_authorization(
     if replaced_refresh_enc:
         _revoke_quietly(connection.login_url, box.decrypt(replaced_refresh_enc), http)
     return stored
+
+
+def _check_state_user(engine: Engine, pending: OAuthState, actor: Actor | None, now: datetime) -> None:
+    """Raise unless actor started the authorization and may still manage the team's connection.
+
+    Raises OAuthError (state_user_mismatch) for another user or none, and
+    PermissionDenied when the user's role changed since the authorization began.
+    """
+    if pending.user_id is None:
+        return
+    if actor is None or actor.user_id != pending.user_id:
+        raise OAuthError(
+            f"the authorization of team {pending.team_id} was started by another console user: "
+            "sign in as that user, or start again from the Connection page",
+            error_code="state_user_mismatch",
+        )
+    require(engine, actor, pending.team_id, Action.MANAGE_CONNECTION, now, target="Salesforce connection")
+
+
+def _audit_connected(session: Session, stored: SalesforceConnection, actor: Actor | None, now: datetime) -> None:
+    record_audit(
+        session,
+        actor=actor or Actor.system(),
+        action="salesforce.connected",
+        now=now,
+        team_id=stored.team_id,
+        target=f"Salesforce org {stored.org_id}",
+        after={"org_id": stored.org_id, "username": stored.username, "instance_url": stored.instance_url},
+    )
 
 
 def handle_callback_error(error: str, description: str | None) -> OAuthError:
@@ -543,7 +600,24 @@ def _parse_token(token: dict[str, Any]) -> TokenResponse:
         instance_url=(token.get("instance_url") or "").rstrip("/") or None,
         identity_url=token.get("id"),
         issued_at=parse_issued_at(token.get("issued_at")),
+        scope=_granted_scope(token.get("scope")),
     )
+
+
+def _join_scopes(scopes: Sequence[str]) -> str:
+    if isinstance(scopes, str):
+        raise ValueError(f"scopes must be a sequence of scope names, not the string {scopes!r}")
+    invalid = [scope for scope in scopes if not _SCOPE.fullmatch(scope)]
+    if invalid or not scopes:
+        raise ValueError(f"invalid OAuth scopes {list(scopes)!r}: give names such as api, refresh_token, pardot_api")
+    return " ".join(dict.fromkeys(scopes))
+
+
+def _granted_scope(value: Any) -> str | None:
+    # oauthlib turns the space-separated "scope" of a token response into a list.
+    if isinstance(value, (list, tuple)):
+        return " ".join(value) or None
+    return value or None
 
 
 def _revoke(login_url: str, token: Secret, http: requests.Session | None) -> None:

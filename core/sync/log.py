@@ -12,9 +12,11 @@ from typing import Any
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
+from core.auth.audit import Actor
+from core.auth.permissions import Action, PermissionDenied, decide, role_in_team
 from core.i18n import translate
 from core.store.db import session_scope
-from core.store.models import BookingPage, SyncLog, SyncOutcome
+from core.store.models import BookingPage, Plan, Role, SyncLog, SyncOutcome, Team
 
 PAGE_SIZE = 50
 EXPORT_CHUNK_SIZE = 500
@@ -82,6 +84,25 @@ class SyncLogPage:
         return max(1, -(-self.total // self.page_size))
 
 
+def _viewer_conditions(engine: Engine, team_id: int, viewer: Actor | None) -> list[Any]:
+    """Return the conditions that limit rows to what viewer may see; None stands for the system.
+
+    Members see the rows of booking pages they own; managers and above see the
+    whole team. Raises PermissionDenied when viewer is not a member of the team.
+    """
+    if viewer is None:
+        return []
+    with session_scope(engine) as session:
+        role = role_in_team(session, viewer.user_id, team_id)
+        team = session.get(Team, team_id)
+        plan = team.plan if team is not None else Plan.FREE
+    if role is None:
+        raise PermissionDenied(Action.VIEW_SYNC_LOG, decide(None, Action.VIEW_SYNC_LOG, plan))
+    if role == Role.MEMBER:
+        return [BookingPage.owner_user_id == viewer.user_id]
+    return []
+
+
 def _conditions(team_id: int, filters: SyncLogFilter) -> list[Any]:
     conditions: list[Any] = [SyncLog.team_id == team_id]
     if filters.start is not None:
@@ -135,10 +156,19 @@ def _entry(row: SyncLog, page_name: str | None) -> SyncLogEntry:
     )
 
 
-def count_sync_log(engine: Engine, team_id: int, filters: SyncLogFilter) -> int:
-    """Return how many of the team's rows match filters."""
+def count_sync_log(engine: Engine, team_id: int, filters: SyncLogFilter, *, viewer: Actor | None) -> int:
+    """Return how many of the team's rows that viewer may see match filters.
+
+    Raises PermissionDenied when viewer is not a member of the team.
+    """
+    conditions = _conditions(team_id, filters) + _viewer_conditions(engine, team_id, viewer)
     with session_scope(engine) as session:
-        statement = select(func.count()).select_from(SyncLog).where(*_conditions(team_id, filters))
+        statement = (
+            select(func.count())
+            .select_from(SyncLog)
+            .outerjoin(BookingPage, SyncLog.booking_page_id == BookingPage.id)
+            .where(*conditions)
+        )
         return session.exec(statement).one()
 
 
@@ -148,38 +178,49 @@ def fetch_sync_log_page(
     filters: SyncLogFilter,
     page: int = 1,
     page_size: int = PAGE_SIZE,
+    *,
+    viewer: Actor | None,
 ) -> SyncLogPage:
-    """Return one page (1-based) of the team's matching rows, newest first.
+    """Return one page (1-based) of the team's matching rows that viewer may see, newest first.
 
-    A page past the last one returns the last page.
+    A page past the last one returns the last page. A viewer of None stands
+    for the system, which may read every row. Raises PermissionDenied when viewer is not a
+    member of the team.
     """
-    total = count_sync_log(engine, team_id, filters)
+    total = count_sync_log(engine, team_id, filters, viewer=viewer)
     page_count = max(1, -(-total // page_size))
     page = min(max(1, page), page_count)
 
+    conditions = _conditions(team_id, filters) + _viewer_conditions(engine, team_id, viewer)
     with session_scope(engine) as session:
-        statement = _select_entries(_conditions(team_id, filters)).limit(page_size).offset((page - 1) * page_size)
+        statement = _select_entries(conditions).limit(page_size).offset((page - 1) * page_size)
         entries = [_entry(row, name) for row, name in session.exec(statement).all()]
     return SyncLogPage(entries=entries, total=total, page=page, page_size=page_size)
 
 
-def get_sync_log_entry(engine: Engine, team_id: int, entry_id: int) -> SyncLogEntry | None:
-    """Return the team's row with entry_id, or None."""
+def get_sync_log_entry(engine: Engine, team_id: int, entry_id: int, *, viewer: Actor | None) -> SyncLogEntry | None:
+    """Return the team's row with entry_id, or None when it does not exist or viewer may not see it."""
+    conditions = [SyncLog.team_id == team_id, SyncLog.id == entry_id, *_viewer_conditions(engine, team_id, viewer)]
     with session_scope(engine) as session:
-        statement = _select_entries([SyncLog.team_id == team_id, SyncLog.id == entry_id])
+        statement = _select_entries(conditions)
         result = session.exec(statement).first()
         return _entry(*result) if result else None
 
 
 def iter_sync_log(
-    engine: Engine, team_id: int, filters: SyncLogFilter, chunk_size: int = EXPORT_CHUNK_SIZE
+    engine: Engine,
+    team_id: int,
+    filters: SyncLogFilter,
+    chunk_size: int = EXPORT_CHUNK_SIZE,
+    *,
+    viewer: Actor | None,
 ) -> Iterator[list[SyncLogEntry]]:
-    """Yield every matching row, newest first, in chunks of at most chunk_size.
+    """Yield every matching row that viewer may see, newest first, in chunks of at most chunk_size.
 
     Each chunk is one query that continues after the last row of the previous one
     (keyset paging), so rows added during an export do not shift later chunks.
     """
-    conditions = _conditions(team_id, filters)
+    conditions = _conditions(team_id, filters) + _viewer_conditions(engine, team_id, viewer)
     after: tuple[datetime, int] | None = None
     while True:
         with session_scope(engine) as session:
@@ -207,8 +248,9 @@ def export_sync_log_csv(
     language: str,
     record_url: Callable[[str, str], str | None],
     chunk_size: int = EXPORT_CHUNK_SIZE,
+    viewer: Actor | None,
 ) -> bytes:
-    """Return every matching row as a UTF-8 CSV with a BOM, headers and outcomes in language.
+    """Return every matching row that viewer may see as a UTF-8 CSV with a BOM, headers and outcomes in language.
 
     Times are ISO 8601 in filters.zone. record_url turns (sobject, id) into a link,
     or None when the org's instance URL is unknown; then the Id is written.
@@ -218,7 +260,7 @@ def export_sync_log_csv(
     writer = csv.writer(buffer)
     writer.writerow([translate(f"sync_log.csv.{name}", language) for name in CSV_COLUMNS])
 
-    for chunk in iter_sync_log(engine, team_id, filters, chunk_size):
+    for chunk in iter_sync_log(engine, team_id, filters, chunk_size, viewer=viewer):
         for entry in chunk:
             writer.writerow(_csv_row(entry, filters.zone, language, record_url))
     return buffer.getvalue().encode("utf-8")

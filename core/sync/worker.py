@@ -22,6 +22,8 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
+from core.auth.audit import Actor, record_audit
+from core.auth.permissions import Action, require
 from core.runtime import Runtime
 from core.salesforce.client import SalesforceClient
 from core.salesforce.connection import open_client
@@ -497,15 +499,21 @@ def _code(exc: SalesforceError) -> str:
 # --- manual retry ------------------------------------------------------------------------
 
 
-def retry_failed(engine: Engine, sync_log_id: int, now: datetime) -> None:
+def retry_failed(engine: Engine, sync_log_id: int, now: datetime, *, actor: Actor) -> None:
     """Queue the failed event behind sync log row sync_log_id again, with a fresh attempt count.
 
-    Raises LookupError when the row does not exist and ValueError when it has not failed.
+    Raises LookupError when the row does not exist, PermissionDenied when actor
+    may not retry syncs in the row's team, and ValueError when it has not failed.
     """
     with session_scope(engine) as session:
         log = session.get(SyncLog, sync_log_id)
         if log is None:
             raise LookupError(f"sync log row {sync_log_id} not found")
+        team_id = log.team_id
+    require(engine, actor, team_id, Action.RETRY_SYNC, now, target=f"sync log row {sync_log_id}")
+
+    with session_scope(engine) as session:
+        log = session.get(SyncLog, sync_log_id)
         outbox = session.get(OutboxEvent, log.outbox_id)
         if log.outcome != SyncOutcome.FAILED or outbox is None or outbox.status != OutboxStatus.FAILED:
             raise ValueError(f"sync log row {sync_log_id} has outcome {log.outcome}; only failed rows can be retried")
@@ -516,6 +524,16 @@ def retry_failed(engine: Engine, sync_log_id: int, now: datetime) -> None:
         outbox.claimed_at = None
         session.add(outbox)
 
+        record_audit(
+            session,
+            actor=actor,
+            action="sync.retried",
+            now=now,
+            team_id=team_id,
+            target=f"sync log row {sync_log_id}",
+            before={"outcome": log.outcome, "error_code": log.error_code},
+            after={"outcome": SyncOutcome.QUEUED.value},
+        )
         log.outcome = SyncOutcome.QUEUED
         log.detail_key = "sync.detail.retry_requested"
         log.detail_params = {}

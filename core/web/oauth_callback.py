@@ -12,8 +12,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
+from core.auth.audit import Actor
+from core.auth.permissions import PermissionDenied
+from core.auth.sessions import user_for_session
 from core.runtime import Runtime
 from core.salesforce.errors import SalesforceError
+from core.web.auth_routes import SESSION_COOKIE
 from core.salesforce.oauth import (
     callback_error_code,
     complete_authorization,
@@ -40,6 +44,8 @@ def oauth_routes(runtime: Runtime, *, clock: Callable[[], datetime] = _utc_now) 
     async def salesforce_callback(request: Request) -> RedirectResponse:
         """Complete the authorization and redirect to the Connection page with the outcome.
 
+        An authorization a console user started completes only in that user's
+        signed-in browser, and only while they may still manage the connection.
         The redirect carries only oauth=ok or a short error code: never the
         code, the state, a token or the error description from the query.
         """
@@ -55,15 +61,18 @@ def oauth_routes(runtime: Runtime, *, clock: Callable[[], datetime] = _utc_now) 
             logger.warning("the Salesforce callback arrived without a code or an error")
             return _redirect_to_connection(oauth_error="invalid_request")
 
+        now = clock()
+        user = await run_in_threadpool(user_for_session, runtime.engine, request.cookies.get(SESSION_COOKIE), now)
+        actor = Actor(user.id, user.email) if user is not None else None
         try:
             connection = await run_in_threadpool(
-                complete_authorization,
-                runtime.engine,
-                runtime.box,
-                query.get("state", ""),
-                query.get("code", ""),
-                clock(),
+                lambda: complete_authorization(
+                    runtime.engine, runtime.box, query.get("state", ""), query.get("code", ""), now, actor=actor
+                )
             )
+        except PermissionDenied:
+            logger.warning("the Salesforce authorization was refused: the user may no longer manage the connection")
+            return _redirect_to_connection(oauth_error="permission_denied")
         except SalesforceError as exc:
             code = callback_error_code(exc)
             logger.warning("the Salesforce authorization failed with %s: %s", code, exc)

@@ -1,0 +1,139 @@
+"""Audit trail screen: who changed which setting from what to what, and when, for admins and owners."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.auth.audit_log import AuditEntry, audit_action_key
+from core.auth.audit_log_queries import AuditFilter, audit_choices, fetch_audit_page
+from core.auth.permissions import Action, PermissionDenied
+from core.teams import TeamView
+from pages._ui import (
+    current_actor,
+    date_bounds,
+    denied_text,
+    display_zone,
+    display_zone_name,
+    format_time,
+    has_message,
+    now,
+    permission,
+    require_team,
+    runtime,
+    show_read_only,
+    t,
+)
+
+PAGE_KEY = "audit_page"
+ALL_USERS = ""
+
+
+def action_label(action: str) -> str:
+    """Return the audit action's name in the chosen language, or the stored action for unknown ones."""
+    key = audit_action_key(action) or f"auth.action.{action}"
+    return t(key) if has_message(key) else action
+
+
+def outcome_label(outcome: str) -> str:
+    key = f"auth.audit.outcome.{outcome}"
+    return t(key) if has_message(key) else outcome
+
+
+def change_text(entry: AuditEntry) -> str:
+    """Return 'field: before → after' lines for the values an event recorded."""
+    before = entry.before or {}
+    after = entry.after or {}
+    lines = []
+    for name in dict.fromkeys([*before, *after]):
+        old, new = before.get(name), after.get(name)
+        if name in before and name in after:
+            lines.append(f"{name}: {compact(old)} → {compact(new)}")
+        elif name in after:
+            lines.append(f"{name}: {compact(new)}")
+        else:
+            lines.append(f"{name}: {compact(old)} → -")
+    return "\n".join(lines)
+
+
+def compact(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def render_filters(team: TeamView) -> AuditFilter:
+    actions, emails = audit_choices(runtime().engine, current_actor(), team.id, now())
+    first, second, third = st.columns(3)
+    days = first.date_input(
+        t("auth.audit.filter.dates", zone=display_zone_name()), value=(), format="YYYY-MM-DD", key="audit_dates"
+    )
+    action_names = {action: action_label(action) for action in actions}
+    chosen = second.multiselect(
+        t("auth.audit.filter.actions"), actions, format_func=action_names.__getitem__, key="audit_actions"
+    )
+    users = {ALL_USERS: t("auth.audit.filter.all_users"), **{email: email for email in emails}}
+    email = third.selectbox(t("auth.audit.filter.user"), list(users), format_func=users.__getitem__, key="audit_user")
+
+    start, end = date_bounds(days)
+    return AuditFilter(start=start, end=end, actions=tuple(chosen), actor_email=email, zone=display_zone())
+
+
+def render_table(entries: list[AuditEntry]) -> None:
+    table = pd.DataFrame(
+        {
+            "time": [format_time(entry.created_at) for entry in entries],
+            "user": [entry.actor_email for entry in entries],
+            "action": [action_label(entry.action) for entry in entries],
+            "target": [entry.target for entry in entries],
+            "change": [change_text(entry) for entry in entries],
+            "outcome": [outcome_label(entry.outcome) for entry in entries],
+        }
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "time": st.column_config.TextColumn(t("auth.audit.col.time", zone=display_zone_name())),
+            "user": st.column_config.TextColumn(t("auth.audit.col.user")),
+            "action": st.column_config.TextColumn(t("auth.audit.col.action")),
+            "target": st.column_config.TextColumn(t("auth.audit.col.target")),
+            "change": st.column_config.TextColumn(t("auth.audit.col.change"), width="large"),
+            "outcome": st.column_config.TextColumn(t("auth.audit.col.outcome")),
+        },
+    )
+
+
+def main() -> None:
+    team = require_team()
+    st.title(t("auth.audit.title"))
+    st.caption(t("auth.audit.intro", team=team.name))
+
+    decision = permission(team, Action.VIEW_AUDIT)
+    if not decision.allowed:
+        show_read_only(team, decision)
+        return
+
+    try:
+        filters = render_filters(team)
+        requested = int(st.session_state.get(PAGE_KEY, 1))
+        page = fetch_audit_page(runtime().engine, current_actor(), team.id, filters, now(), requested)
+    except PermissionDenied as exc:
+        st.error(denied_text(exc))
+        return
+
+    # Narrower filters can leave fewer pages than the one chosen; the query clamped it.
+    st.session_state[PAGE_KEY] = page.page
+    if page.total == 0:
+        st.info(t("auth.audit.empty"))
+        return
+    st.caption(t("auth.audit.count", total=page.total, page=page.page, pages=page.page_count))
+    render_table(page.entries)
+    if page.page_count > 1:
+        st.number_input(t("auth.audit.page"), min_value=1, max_value=page.page_count, step=1, key=PAGE_KEY)
+
+
+main()
