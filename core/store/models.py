@@ -236,6 +236,8 @@ class User(SQLModel, table=True):
     display_name: str = Field(max_length=200)
     # Argon2id hash; None for an account that signs in only through single sign-on.
     password_hash: str | None = None
+    # The screen language the user last chose ("en" or "ja"); None follows the browser.
+    language: str | None = Field(default=None, max_length=8)
     failed_sign_ins: int = 0
     locked_until: datetime | None = None
     last_sign_in_at: datetime | None = None
