@@ -13,6 +13,7 @@ import streamlit as st
 from starlette.routing import BaseRoute, Mount
 from streamlit.runtime.pages_manager import PagesManager
 
+from core.demo_booking import demo_booking_routes
 from core.demo_org import create_demo_org_app
 from core.demo_seed import start_demo_seeding
 from core.logging_setup import configure_logging
@@ -49,6 +50,7 @@ if runtime.settings.demo:
         callback_urls=[runtime.settings.callback_url],
     )
     routes.append(Mount("/demo-org", app=demo_org))
+    routes.extend(demo_booking_routes(runtime))
 
 
 @asynccontextmanager

@@ -2,7 +2,8 @@
 
 Without a live session only the sign-in page exists in the navigation (or,
 on a fresh installation outside demo mode, the first owner's set-up page), so
-no other page renders, whatever path the browser requests.
+no other page renders, whatever path the browser requests. The session's
+language is settled first: the user's saved choice, else the browser's.
 """
 
 import streamlit as st
@@ -17,21 +18,47 @@ from pages._ui import (
     render_language_switch,
     render_team_picker,
     runtime,
+    settle_language,
     t,
 )
 
-st.set_page_config(page_title=t("common.app_title"), layout="wide")
+
+CONNECTION_PAGE = "pages/connection.py"
+# The paths of the team pages, which links and the OAuth callback's redirect (/connection) point to.
+TEAM_PAGE_PATHS = ("connection", "booking-pages", "sync-log", "account-engagement", "routing-log", "members", "audit")
 
 
 def signed_out_pages() -> list[st.Page]:
+    """Return the sign-in page (or the first owner's set-up page) as the default page.
+
+    The sign-in page also answers at every team page's path, hidden, so a
+    signed-out browser sent to /connection signs in there without Streamlit's
+    "Page not found" dialog and returns to the same path afterwards.
+    """
     if not runtime().settings.demo and not has_users(runtime().engine):
         return [st.Page("pages/setup.py", title=t("auth.setup.nav"), url_path="setup", default=True)]
-    return [st.Page("pages/sign_in.py", title=t("auth.sign_in.nav"), url_path="sign-in", default=True)]
+    title = t("auth.sign_in.nav")
+    return [
+        st.Page("pages/sign_in.py", title=title, url_path="sign-in", default=True),
+        *(st.Page("pages/sign_in.py", title=title, url_path=path, visibility="hidden") for path in TEAM_PAGE_PATHS),
+    ]
+
+
+def open_connection_page() -> None:
+    """Forward the app's root URL to the Connection page, keeping the query string."""
+    st.switch_page(CONNECTION_PAGE, query_params=st.query_params.to_dict())
 
 
 def team_pages() -> list[st.Page]:
+    """Return the signed-in user's pages, with a hidden start page at the root URL.
+
+    Streamlit serves the default page at "/" only, never at its own path. A
+    hidden start page that forwards to the Connection page is the default, so
+    /connection, where the OAuth callback sends the browser, is a real path.
+    """
     pages = [
-        st.Page("pages/connection.py", title=t("nav.connection"), url_path="connection", icon=":material/link:"),
+        st.Page(open_connection_page, title=t("nav.connection"), url_path="start", default=True, visibility="hidden"),
+        st.Page(CONNECTION_PAGE, title=t("nav.connection"), url_path="connection", icon=":material/link:"),
         st.Page(
             "pages/booking_pages.py",
             title=t("nav.booking_pages"),
@@ -65,6 +92,8 @@ def team_pages() -> list[st.Page]:
 
 
 user = authenticate()
+settle_language(user)
+st.set_page_config(page_title=t("common.app_title"), layout="wide")
 if user is None:
     render_language_switch()
     st.navigation(signed_out_pages(), position="hidden").run()

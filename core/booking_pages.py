@@ -22,6 +22,7 @@ from core.store.models import (
     Membership,
     NameMode,
     OwnerRule,
+    RoutingLog,
     SyncLog,
 )
 
@@ -159,6 +160,14 @@ def validate_settings(settings: BookingPageSettings) -> BookingPageSettings:
 
     Raises BookingPageInvalid listing every invalid field.
     """
+    clean = _normalized(settings)
+    problems = _setting_problems(settings, clean)
+    if problems:
+        raise BookingPageInvalid(problems)
+    return clean
+
+
+def _normalized(settings: BookingPageSettings) -> BookingPageSettings:
     clean = BookingPageSettings(**vars(settings))
     clean.name = settings.name.strip()
     clean.event_type_uid = settings.event_type_uid.strip()
@@ -174,17 +183,17 @@ def validate_settings(settings: BookingPageSettings) -> BookingPageSettings:
     }
     if clean.event_owner_rule != OwnerRule.FIXED:
         clean.event_owner_id = None
+    return clean
 
-    problems = [
+
+def _setting_problems(settings: BookingPageSettings, clean: BookingPageSettings) -> list[FieldProblem]:
+    return [
         *_check_identity(clean),
         *_check_owners(clean),
         *_check_subject(clean.subject_template),
         *_check_choices(clean),
         *_check_answer_mapping(settings.answer_mapping),
     ]
-    if problems:
-        raise BookingPageInvalid(problems)
-    return clean
 
 
 def _check_identity(settings: BookingPageSettings) -> list[FieldProblem]:
@@ -314,11 +323,17 @@ def save_booking_page(
     page of the team uses, and for an owner who is not a member of the team.
     """
     require(engine, actor, team_id, Action.EDIT_BOOKING_PAGE, now, target=_page_target(page_id))
-    clean = validate_settings(settings)
+    clean = _normalized(settings)
 
     with session_scope(engine) as session:
-        _check_unique_event_type(session, team_id, clean, page_id)
-        _check_owner_is_member(session, team_id, clean.owner_user_id)
+        # The checks against the store join the others, so one failed save names every problem.
+        problems = [
+            *_setting_problems(settings, clean),
+            *_check_unique_event_type(session, team_id, clean, page_id),
+            *_check_owner_is_member(session, team_id, clean.owner_user_id),
+        ]
+        if problems:
+            raise BookingPageInvalid(problems)
 
         if page_id is None:
             before = None
@@ -357,35 +372,37 @@ def _page_target(page_id: int | None, name: str | None = None) -> str:
     return f"booking page {page_id}" + (f" ({name})" if name else "")
 
 
-def _check_unique_event_type(session: Session, team_id: int, clean: BookingPageSettings, page_id: int | None) -> None:
+def _check_unique_event_type(
+    session: Session, team_id: int, clean: BookingPageSettings, page_id: int | None
+) -> list[FieldProblem]:
+    if not clean.event_type_uid:
+        return []
     clash = session.exec(
         select(BookingPage).where(
             BookingPage.team_id == team_id,
             BookingPage.event_type_uid == clean.event_type_uid,
         )
     ).first()
-    if clash is not None and clash.id != page_id:
-        raise BookingPageInvalid(
-            [
-                FieldProblem(
-                    "event_type_uid",
-                    "booking_pages.error.event_type_uid_taken",
-                    {"value": clean.event_type_uid, "page": clash.name},
-                )
-            ]
+    if clash is None or clash.id == page_id:
+        return []
+    return [
+        FieldProblem(
+            "event_type_uid",
+            "booking_pages.error.event_type_uid_taken",
+            {"value": clean.event_type_uid, "page": clash.name},
         )
+    ]
 
 
-def _check_owner_is_member(session: Session, team_id: int, owner_user_id: int | None) -> None:
+def _check_owner_is_member(session: Session, team_id: int, owner_user_id: int | None) -> list[FieldProblem]:
     if owner_user_id is None:
-        return
+        return []
     membership = session.exec(
         select(Membership).where(Membership.team_id == team_id, Membership.user_id == owner_user_id)
     ).first()
     if membership is None:
-        raise BookingPageInvalid(
-            [FieldProblem("owner_user_id", "auth.error.owner_not_member", {"user_id": owner_user_id})]
-        )
+        return [FieldProblem("owner_user_id", "auth.error.owner_not_member", {"user_id": owner_user_id})]
+    return []
 
 
 def _changed_values(
@@ -399,8 +416,10 @@ def _changed_values(
 
 
 def delete_booking_page(engine: Engine, team_id: int, page_id: int, now: datetime, *, actor: Actor) -> None:
-    """Delete a booking page; its sync log rows stay, without a page reference.
+    """Delete a booking page; its sync log and routing log rows stay, without a page reference.
 
+    Form routing rules that name the page are left as they are: the route
+    endpoint skips a page that no longer exists and uses the fallback page.
     Raises PermissionDenied when actor may not edit the team's booking pages,
     and LookupError when page_id is not one of the team's pages.
     """
@@ -410,9 +429,10 @@ def delete_booking_page(engine: Engine, team_id: int, page_id: int, now: datetim
         page = session.get(BookingPage, page_id)
         if page is None or page.team_id != team_id:
             raise LookupError(f"booking page {page_id} of team {team_id} not found")
-        session.exec(
-            update(SyncLog).where(SyncLog.booking_page_id == page_id).values(booking_page_id=None)
-        )
+        for log_table in (SyncLog, RoutingLog):
+            session.exec(
+                update(log_table).where(log_table.booking_page_id == page_id).values(booking_page_id=None)
+            )
         record_audit(
             session,
             actor=actor,

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from core.auth.audit import Actor, record_audit
 from core.auth.permissions import Action, require
+from core.salesforce.oauth import ClientCredentials
 from core.secrets import SecretBox
 from core.store.db import session_scope
 from core.store.models import ConnectionStatus, SalesforceConnection, Team
@@ -136,13 +137,20 @@ def start_connection(
     *,
     actor: Actor,
     scopes: Sequence[str] | None = None,
+    credentials: ClientCredentials | None = None,
 ) -> str:
     """Start the OAuth authorization as actor and return the authorize URL to open.
 
     The pending authorization remembers actor, so only actor can complete it.
     Requesting the pardot_api scope also needs the Account Engagement permission.
-    Raises PermissionDenied, and OAuthError (credentials_missing) when no
-    credentials are saved.
+    credentials are new External Client App credentials to try; a None secret
+    in them means the saved one. They replace the saved credentials only when
+    the authorization completes, so a typing error never breaks a working
+    connection. Without them the saved credentials are used.
+
+    Raises PermissionDenied, OAuthError (credentials_missing) when no
+    credentials are given or saved, and ValueError for a blank Consumer Key or
+    a missing Consumer Secret.
     """
     from core.salesforce import oauth
 
@@ -152,7 +160,9 @@ def start_connection(
         if PARDOT_SCOPE in scopes:
             require(engine, actor, team_id, Action.MANAGE_ACCOUNT_ENGAGEMENT, now, target="Salesforce connection")
         options["scopes"] = scopes
-    return oauth.start_authorization(engine, box, team_id, redirect_uri, now, actor=actor, **options)
+    return oauth.start_authorization(
+        engine, box, team_id, redirect_uri, now, actor=actor, credentials=credentials, **options
+    )
 
 
 def disconnect_team(engine: Engine, box: SecretBox, team_id: int, now: datetime, *, actor: Actor) -> None:

@@ -16,6 +16,7 @@ import requests
 from sqlmodel import select
 
 from core.auth.accounts import seed_demo_users
+from core.demo_booking import demo_booking_url, page_slug_of
 from core.demo_org import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, approve_authorization
 from core.pardot import SCOPES_WITH_ACCOUNT_ENGAGEMENT
 from core.routing.demo import seed_demo_routing
@@ -39,6 +40,14 @@ DEMO_TEAM_SLUG = "demo"
 DEMO_TEAM_NAME = "Demo Sales"
 INTRO_EVENT_TYPE_UID = "ETDEMOINTRO"
 PRODUCT_DEMO_EVENT_TYPE_UID = "ETDEMOPRODUCT"
+
+# The demo booking page address of each seeded page ends in this slug.
+DEMO_BOOKING_SLUGS = {INTRO_EVENT_TYPE_UID: "intro-call", PRODUCT_DEMO_EVENT_TYPE_UID: "product-demo"}
+# Stores seeded before the demo booking page existed have these public URLs.
+OLD_PUBLIC_URLS = {
+    INTRO_EVENT_TYPE_UID: "https://booking.example.com/demo-sales/intro-call",
+    PRODUCT_DEMO_EVENT_TYPE_UID: "https://booking.example.com/demo-sales/product-demo",
+}
 
 # How long the seeding thread waits for the app's own HTTP server to answer.
 SERVER_WAIT_SECONDS = 60.0
@@ -70,7 +79,7 @@ def seed_demo_store(runtime: Runtime, now: datetime) -> tuple[int, bool]:
                 team_id=team.id,
                 name="Intro call",
                 event_type_uid=INTRO_EVENT_TYPE_UID,
-                public_url="https://booking.example.com/demo-sales/intro-call",
+                public_url=demo_booking_url(settings.public_url, DEMO_BOOKING_SLUGS[INTRO_EVENT_TYPE_UID]),
                 host_emails=["hanako.sato@demo-org.example"],
                 integration_enabled=True,
                 create_lead_for_new=True,
@@ -89,9 +98,9 @@ def seed_demo_store(runtime: Runtime, now: datetime) -> tuple[int, bool]:
                 team_id=team.id,
                 name="Product demo",
                 event_type_uid=PRODUCT_DEMO_EVENT_TYPE_UID,
-                public_url="https://booking.example.com/demo-sales/product-demo",
+                public_url=demo_booking_url(settings.public_url, DEMO_BOOKING_SLUGS[PRODUCT_DEMO_EVENT_TYPE_UID]),
                 host_emails=["ken.suzuki@demo-org.example"],
-                integration_enabled=False,
+                integration_enabled=True,
                 event_owner_rule=OwnerRule.HOST,
                 subject_template="Product demo with {guest_name}",
                 cancellation_action=CancellationAction.MARK_CANCELLED,
@@ -112,6 +121,34 @@ def seed_demo_store(runtime: Runtime, now: datetime) -> tuple[int, bool]:
     )
     logger.info("created the demo team %r with two booking pages", DEMO_TEAM_SLUG)
     return team_id, True
+
+
+def update_demo_booking_urls(runtime: Runtime, team_id: int, now: datetime) -> int:
+    """Point the seeded booking pages of a demo store created earlier at this app's demo booking page.
+
+    A page is changed only while its public URL is the one seeded before the
+    demo booking page existed, or a demo booking page address of another
+    APP_PUBLIC_URL; any other URL is kept. Returns how many pages changed.
+    """
+    changed = 0
+    with session_scope(runtime.engine) as session:
+        pages = session.exec(
+            select(BookingPage).where(
+                BookingPage.team_id == team_id, BookingPage.event_type_uid.in_(list(DEMO_BOOKING_SLUGS))
+            )
+        ).all()
+        for page in pages:
+            slug = DEMO_BOOKING_SLUGS[page.event_type_uid]
+            expected_url = demo_booking_url(runtime.settings.public_url, slug)
+            stale = page.public_url == OLD_PUBLIC_URLS[page.event_type_uid] or page_slug_of(page.public_url) == slug
+            if stale and page.public_url != expected_url:
+                page.public_url = expected_url
+                page.updated_at = now
+                session.add(page)
+                changed += 1
+    if changed:
+        logger.info("pointed %d demo booking pages of team %s at the demo booking page", changed, team_id)
+    return changed
 
 
 def connect_demo_team(runtime: Runtime, team_id: int, http: requests.Session) -> None:
@@ -185,6 +222,7 @@ def seed_demo(runtime: Runtime) -> None:
     """Seed the store, connect the demo team and, on first start, send sample bookings."""
     now = datetime.now(UTC)
     team_id, created = seed_demo_store(runtime, now)
+    update_demo_booking_urls(runtime, team_id, now)
     # Both are idempotent, so a store created before they existed gets them too.
     seed_demo_users(runtime.engine, team_id, now)
     seed_demo_routing(runtime.engine, team_id, now)

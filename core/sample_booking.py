@@ -71,7 +71,7 @@ def build_sample_booking(
     """Return a guest_booked webhook body for page in the scheduler's format.
 
     The booking starts tomorrow (Asia/Tokyo) at 10:00 for 30 minutes and answers
-    every question the page maps to a Lead field.
+    one question for each Lead field the page maps answers to.
     """
     uid = f"BKSAMPLE{uuid.uuid4().hex[:12].upper()}"
     tomorrow = now.astimezone(SAMPLE_ZONE).date() + timedelta(days=1)
@@ -90,7 +90,7 @@ def build_sample_booking(
     values = SAMPLE_ANSWERS.get(language, SAMPLE_ANSWERS["en"])
     answers = [
         {"question": label, "content": [values[lead_field]]}
-        for label, lead_field in page.answer_mapping.items()
+        for lead_field, label in question_per_field(page.answer_mapping, language).items()
         if lead_field in values
     ]
 
@@ -117,6 +117,35 @@ def build_sample_booking(
             },
         },
     }
+
+
+def question_per_field(answer_mapping: dict[str, str], language: str) -> dict[str, str]:
+    """Return one question label for each Lead field in answer_mapping.
+
+    A page may map a Japanese and an English label to one field, as a bilingual
+    form asks the question in both. A real guest sees one of them, so the sample
+    answers the label written in language's script, else the first label.
+    """
+    chosen: dict[str, str] = {}
+    for label, lead_field in answer_mapping.items():
+        current = chosen.get(lead_field)
+        if current is None or (not _in_script(current, language) and _in_script(label, language)):
+            chosen[lead_field] = label
+    return chosen
+
+
+def _in_script(label: str, language: str) -> bool:
+    return _has_japanese(label) == (language == "ja")
+
+
+def _has_japanese(text: str) -> bool:
+    return any(_is_japanese_character(character) for character in text)
+
+
+def _is_japanese_character(character: str) -> bool:
+    code = ord(character)
+    # Hiragana and katakana, CJK ideographs, and full-width forms.
+    return 0x3040 <= code <= 0x30FF or 0x4E00 <= code <= 0x9FFF or 0xFF00 <= code <= 0xFFEF
 
 
 def _iso(moment: datetime) -> str:

@@ -15,6 +15,7 @@ from core.auth.accounts import UserView, list_members, teams_for_user
 from core.auth.audit import Actor
 from core.auth.permissions import ROLE_RANK, Action, Decision, PermissionDenied, decide
 from core.auth.sessions import user_for_session
+from core.auth.users import set_language
 from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, load_catalog, translate
 from core.runtime import Runtime, get_runtime
 from core.salesforce.errors import SalesforceError
@@ -23,6 +24,10 @@ from core.teams import TeamSettingError, TeamView, create_team
 from core.web.auth_routes import SESSION_COOKIE, SESSION_PATH, SIGN_OUT_PATH
 
 LANGUAGE_KEY = "language"
+# Set once the session's language was picked from the user's saved choice or the browser.
+LANGUAGE_SETTLED_KEY = "language_settled"
+# Set when the language switch was used in this session, so a sign-in can keep the choice.
+LANGUAGE_CHOSEN_KEY = "language_chosen"
 TEAM_KEY = "team_id"
 # A session token put in session state is used when the browser sent no cookie.
 # Only server code can put it there (no widget has this key); AppTest, which
@@ -104,14 +109,77 @@ def date_bounds(days: object) -> tuple[date | None, date | None]:
     return chosen[0], chosen[-1]
 
 
+def preferred_language(accept_language: str) -> str:
+    """Return the console language an Accept-Language value or a locale such as "ja-JP" prefers.
+
+    Language ranges are taken by their q weight, highest first, and matched by
+    their primary subtag, so ja, ja-JP and ja-Latn all mean Japanese. Returns
+    the default language when no range names a console language.
+    """
+    ranges: list[tuple[float, int, str]] = []
+    for position, item in enumerate(accept_language.split(",")):
+        tag, _, parameters = item.strip().partition(";")
+        weight = 1.0
+        for parameter in parameters.split(";"):
+            name, _, value = parameter.strip().partition("=")
+            if name.lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        primary = tag.strip().split("-")[0].lower()
+        if weight > 0 and primary in LANGUAGES:
+            ranges.append((-weight, position, primary))
+    return min(ranges)[2] if ranges else DEFAULT_LANGUAGE
+
+
+def browser_language() -> str:
+    """Return the console language of the browser: its locale, else its Accept-Language header."""
+    locale = st.context.locale
+    if isinstance(locale, str) and locale:
+        return preferred_language(locale)
+    accept_language = st.context.headers.get("Accept-Language")
+    # Under AppTest the session's client is a mock whose header values are not strings.
+    return preferred_language(accept_language) if isinstance(accept_language, str) else DEFAULT_LANGUAGE
+
+
+def settle_language(user: UserView | None) -> None:
+    """Pick the session's language once: the signed-in user's saved choice, else the browser's.
+
+    A language already in session state, set by the switch or by a test, is kept.
+    """
+    if st.session_state.get(LANGUAGE_SETTLED_KEY):
+        return
+    st.session_state[LANGUAGE_SETTLED_KEY] = True
+    if st.session_state.get(LANGUAGE_KEY) in LANGUAGES:
+        return
+    saved = user.language if user is not None else None
+    st.session_state[LANGUAGE_KEY] = saved or browser_language()
+
+
+def remember_language() -> None:
+    """Store the language just picked in the switch on the signed-in user, for their next sessions."""
+    st.session_state[LANGUAGE_CHOSEN_KEY] = True
+    user = current_user()
+    if user is not None:
+        set_language(runtime().engine, user.id, language())
+
+
+def keep_chosen_language(user_id: int) -> None:
+    """Store the language picked before sign-in on the user who signed in, so the new session keeps it."""
+    if st.session_state.get(LANGUAGE_CHOSEN_KEY):
+        set_language(runtime().engine, user_id, language())
+
+
 def render_language_switch() -> None:
-    """Show the language selector in the sidebar; the choice lives in session state."""
+    """Show the language selector in the sidebar; a signed-in user's choice is also stored on the user."""
     st.session_state.setdefault(LANGUAGE_KEY, DEFAULT_LANGUAGE)
     st.sidebar.selectbox(
         t("common.language"),
         options=list(LANGUAGES),
         format_func=LANGUAGE_NAMES.get,
         key=LANGUAGE_KEY,
+        on_change=remember_language,
     )
 
 
@@ -249,6 +317,13 @@ def reason_params(params: dict[str, object]) -> dict[str, object]:
 def denied_text(exc: PermissionDenied) -> str:
     """Return why core refused a change, in the chosen language."""
     decision = exc.decision
+    return next_step(decision.reason_key or "auth.denied.not_member", reason_params(decision.reason_params))
+
+
+def denial_reason(decision: Decision) -> str | None:
+    """Return why a control is off for the signed-in user, in the chosen language, or None when it is allowed."""
+    if decision.allowed:
+        return None
     return next_step(decision.reason_key or "auth.denied.not_member", reason_params(decision.reason_params))
 
 

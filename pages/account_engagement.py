@@ -18,6 +18,7 @@ import streamlit as st
 
 from core.auth.permissions import Action, PermissionDenied
 from core.booking_pages import list_booking_pages
+from core.connection_status import start_connection
 from core.pardot import (
     SCOPES_WITH_ACCOUNT_ENGAGEMENT,
     BusinessUnitIdError,
@@ -51,11 +52,11 @@ from core.routing.store import (
     FormRoutingView,
     get_form_routing,
     get_or_create_form_routing,
+    list_form_routings,
     save_rules,
     set_enabled,
     set_verify_with_prospect,
 )
-from core.salesforce import oauth
 from core.salesforce.errors import SalesforceError
 from core.store.models import BookingPage
 from core.teams import TeamView
@@ -321,15 +322,17 @@ def render_reconnect(team: TeamView) -> None:
     """Offer to reconnect Salesforce with the pardot_api scope added to the requested scopes."""
     if st.button(t("account_engagement.setup.reconnect"), key="ae_reconnect"):
         try:
-            url = oauth.start_authorization(
+            url = start_connection(
                 runtime().engine,
                 runtime().box,
                 team.id,
                 runtime().settings.callback_url,
                 now(),
-                scopes=SCOPES_WITH_ACCOUNT_ENGAGEMENT,
                 actor=current_actor(),
+                scopes=SCOPES_WITH_ACCOUNT_ENGAGEMENT,
             )
+        except PermissionDenied as exc:
+            st.error(denied_text(exc))
         except SalesforceError as exc:
             show_salesforce_error(exc, callback_url=runtime().settings.callback_url)
         else:
@@ -415,13 +418,29 @@ def render_forms(team: TeamView, forms: list[CachedForm], can_edit: bool) -> Non
     )
 
 
-def choose_form(forms: list[CachedForm]) -> CachedForm | None:
+def choose_form(team: TeamView, forms: list[CachedForm]) -> CachedForm | None:
+    """Show the form picker, first on a form that has routing rules, else a form with routing, else the first."""
     if not forms:
         return None
     by_id = {form.form_id: form for form in forms}
     labels = {form.form_id: f"{form.name} ({form.form_id})" for form in forms}
-    chosen = st.selectbox(t("account_engagement.rules.form"), list(by_id), format_func=labels.__getitem__, key=FORM_KEY)
+    options = list(by_id)
+    chosen = st.selectbox(
+        t("account_engagement.rules.form"),
+        options,
+        index=options.index(first_routed_form(team, options)),
+        format_func=labels.__getitem__,
+        key=FORM_KEY,
+    )
     return by_id.get(chosen)
+
+
+def first_routed_form(team: TeamView, form_ids: list[int]) -> int:
+    """Return the first of form_ids whose routing has rules, else the first with routing, else the first."""
+    routings = {routing.form_id: routing for routing in list_form_routings(runtime().engine, team.id)}
+    with_rules = [form_id for form_id in form_ids if form_id in routings and routings[form_id].rule_set.rules]
+    with_routing = [form_id for form_id in form_ids if form_id in routings]
+    return (with_rules or with_routing or form_ids)[0]
 
 
 # Routing of one form
@@ -816,7 +835,7 @@ def main() -> None:
     render_business_unit(team, can_edit)
     forms = list_cached_forms(runtime().engine, team.id)
     render_forms(team, forms, can_edit)
-    form = choose_form(forms)
+    form = choose_form(team, forms)
     if form is not None:
         render_routing(team, form, can_edit)
 

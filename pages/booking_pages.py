@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import requests
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core.auth.accounts import list_members
 from core.auth.permissions import Action, PermissionDenied
@@ -26,6 +27,7 @@ from core.sample_booking import SampleGuest, send_test_booking
 from core.salesforce.errors import SalesforceError
 from core.store.models import BookingPage, CancellationAction, NameMode, OwnerRule, Role
 from core.teams import TeamSettingError, TeamView, set_webhook_secret, webhook_url
+from pages._field_errors import FieldErrors
 from pages._ui import (
     choice_labels,
     current_actor,
@@ -46,6 +48,23 @@ PENDING_SELECTION_KEY = "bp_pending_selection"
 FLASH_KEY = "bp_flash"
 ASSIGNMENT_RULE = "assignment_rule"
 CHOSEN_USER = "chosen_user"
+# The label of each setting a validation problem can name, in the order of the form, for the summary above it.
+FIELD_LABEL_KEYS = {
+    "name": "booking_pages.field.name",
+    "event_type_uid": "booking_pages.field.event_type_uid",
+    "public_url": "booking_pages.field.public_url",
+    "host_emails": "booking_pages.field.host_emails",
+    "owner_user_id": "auth.booking_pages.owner",
+    "lead_owner_id": "booking_pages.field.lead_owner_user",
+    "event_owner_rule": "booking_pages.field.event_owner_rule",
+    "event_owner_id": "booking_pages.field.event_owner",
+    "fallback_owner_id": "booking_pages.field.fallback_owner",
+    "subject_template": "booking_pages.field.subject_template",
+    "cancellation_action": "booking_pages.field.cancellation_action",
+    "name_mode": "booking_pages.field.name_mode",
+    "lead_source": "booking_pages.field.lead_source",
+    "answer_mapping": "booking_pages.editor.answers",
+}
 # Active Users change rarely; a few minutes keeps the pickers fast without going stale for long.
 USERS_CACHE_SECONDS = 300
 
@@ -178,23 +197,33 @@ def fetch_users(team: TeamView) -> list[SalesforceUser] | None:
 
 
 def render_editor(team: TeamView, page: BookingPage | None, disabled: bool) -> None:
-    """Show every setting of page (or of a new page) and save it when Save is clicked."""
+    """Show every setting of page (or of a new page) and save it when Save is clicked.
+
+    A failed save reruns the script, so each problem shows under its field,
+    with a summary above the form and a note under Save.
+    """
     current = BookingPageSettings.from_page(page) if page else BookingPageSettings(name="", event_type_uid="")
     prefix = f"bp{page.id if page else NEW_PAGE}_"
+    errors = FieldErrors.load(prefix)
+    summary = st.empty()
 
     values = {
-        **render_basics(current, prefix, disabled),
-        **render_page_owner(team, current, prefix, disabled),
+        **render_basics(current, prefix, disabled, errors),
+        **render_page_owner(team, current, prefix, disabled, errors),
         **render_actions(current, prefix, disabled),
-        **render_owners(team, current, prefix, disabled),
-        **render_record_options(current, prefix, disabled),
+        **render_owners(team, current, prefix, disabled, errors),
+        **render_record_options(current, prefix, disabled, errors),
     }
-    edited = render_answer_mapping(current, prefix, disabled)
+    rows = mapping_rows(render_answer_mapping(current, prefix, disabled, errors))
+    errors.show_unplaced()
+    render_problem_summary(summary, errors)
 
     if not st.button(t("common.save"), type="primary", key=prefix + "save", disabled=disabled):
+        if errors.open_problems():
+            st.warning(t("booking_pages.error.not_saved"))
         return
     try:
-        settings = BookingPageSettings(**values, answer_mapping=answer_mapping_from_rows(mapping_rows(edited)))
+        settings = BookingPageSettings(**values, answer_mapping=answer_mapping_from_rows(rows))
         saved = save_booking_page(
             runtime().engine, team.id, settings, now(), actor=current_actor(), page_id=page.id if page else None
         )
@@ -202,17 +231,29 @@ def render_editor(team: TeamView, page: BookingPage | None, disabled: bool) -> N
         st.error(denied_text(exc))
         return
     except BookingPageInvalid as exc:
-        for problem in exc.problems:
-            st.error(t(problem.message_key, **problem.params))
-        return
+        errors.store(exc.problems, {**values, "answer_mapping": rows})
+        st.rerun()
 
+    errors.clear()
     st.session_state[PENDING_SELECTION_KEY] = saved.id
     st.session_state[FLASH_KEY] = "common.saved"
     st.rerun()
 
 
+def render_problem_summary(slot: DeltaGenerator, errors: FieldErrors) -> None:
+    """Fill slot, above the form, with the names of the settings that still have problems."""
+    form_order = list(FIELD_LABEL_KEYS)
+    fields = {problem.field for problem in errors.open_problems()}
+    labels = [
+        t(FIELD_LABEL_KEYS.get(name, "booking_pages.editor.title"))
+        for name in sorted(fields, key=lambda name: form_order.index(name) if name in form_order else len(form_order))
+    ]
+    if labels:
+        slot.error(t("booking_pages.error.summary", fields=t("booking_pages.error.field_separator").join(labels)))
+
+
 def render_page_owner(
-    team: TeamView, current: BookingPageSettings, prefix: str, disabled: bool
+    team: TeamView, current: BookingPageSettings, prefix: str, disabled: bool, errors: FieldErrors
 ) -> dict[str, object]:
     """Show the team member the page belongs to, whose Member role sees the page and its sync log."""
     members = list_members(runtime().engine, team.id)
@@ -229,12 +270,16 @@ def render_page_owner(
         help=t("auth.booking_pages.owner_help"),
         disabled=disabled,
     )
+    errors.show("owner_user_id", owner_user_id)
     return {"owner_user_id": owner_user_id}
 
 
-def render_basics(current: BookingPageSettings, prefix: str, disabled: bool) -> dict[str, object]:
+def render_basics(
+    current: BookingPageSettings, prefix: str, disabled: bool, errors: FieldErrors
+) -> dict[str, object]:
     st.markdown(f"#### {t('booking_pages.editor.basics')}")
     name = st.text_input(t("booking_pages.field.name"), value=current.name, key=prefix + "name", disabled=disabled)
+    errors.show("name", name)
     event_type_uid = st.text_input(
         t("booking_pages.field.event_type_uid"),
         value=current.event_type_uid,
@@ -242,6 +287,7 @@ def render_basics(current: BookingPageSettings, prefix: str, disabled: bool) -> 
         disabled=disabled,
         help=t("booking_pages.field.event_type_uid_help"),
     )
+    errors.show("event_type_uid", event_type_uid)
     public_url = st.text_input(
         t("booking_pages.field.public_url"),
         value=current.public_url,
@@ -249,18 +295,22 @@ def render_basics(current: BookingPageSettings, prefix: str, disabled: bool) -> 
         placeholder="https://",
         disabled=disabled,
     )
-    host_emails = st.text_area(
-        t("booking_pages.field.host_emails"),
-        value="\n".join(current.host_emails),
-        key=prefix + "host_emails",
-        disabled=disabled,
-        help=t("booking_pages.field.host_emails_help"),
+    errors.show("public_url", public_url)
+    host_emails = parse_host_emails(
+        st.text_area(
+            t("booking_pages.field.host_emails"),
+            value="\n".join(current.host_emails),
+            key=prefix + "host_emails",
+            disabled=disabled,
+            help=t("booking_pages.field.host_emails_help"),
+        )
     )
+    errors.show("host_emails", host_emails)
     return {
         "name": name,
         "event_type_uid": event_type_uid,
         "public_url": public_url,
-        "host_emails": parse_host_emails(host_emails),
+        "host_emails": host_emails,
     }
 
 
@@ -290,7 +340,9 @@ def render_actions(current: BookingPageSettings, prefix: str, disabled: bool) ->
     }
 
 
-def render_owners(team: TeamView, current: BookingPageSettings, prefix: str, disabled: bool) -> dict[str, object]:
+def render_owners(
+    team: TeamView, current: BookingPageSettings, prefix: str, disabled: bool, errors: FieldErrors
+) -> dict[str, object]:
     """Show the Lead owner, the Event owner rule and the fallback owner."""
     st.markdown(f"#### {t('booking_pages.editor.owners')}")
     users = fetch_users(team)
@@ -309,6 +361,9 @@ def render_owners(team: TeamView, current: BookingPageSettings, prefix: str, dis
     if lead_owner_mode == CHOSEN_USER:
         label = t("booking_pages.field.lead_owner_user")
         lead_owner_id = user_picker(label, prefix + "lead_owner", current.lead_owner_id, users, disabled)
+        errors.show("lead_owner_id", lead_owner_id)
+    else:
+        errors.hide("lead_owner_id")
 
     event_owner_rule = enum_radio(
         "booking_pages.field.event_owner_rule",
@@ -318,13 +373,18 @@ def render_owners(team: TeamView, current: BookingPageSettings, prefix: str, dis
         prefix + "event_owner_rule",
         disabled,
     )
+    errors.show("event_owner_rule", event_owner_rule)
     event_owner_id = None
     if event_owner_rule == OwnerRule.FIXED:
         label = t("booking_pages.field.event_owner")
         event_owner_id = user_picker(label, prefix + "event_owner", current.event_owner_id, users, disabled)
+        errors.show("event_owner_id", event_owner_id)
+    else:
+        errors.hide("event_owner_id")
 
     label = t("booking_pages.field.fallback_owner")
     fallback_owner_id = user_picker(label, prefix + "fallback_owner", current.fallback_owner_id, users, disabled)
+    errors.show("fallback_owner_id", fallback_owner_id)
     st.caption(t("booking_pages.field.fallback_owner_help"))
 
     return {
@@ -335,7 +395,9 @@ def render_owners(team: TeamView, current: BookingPageSettings, prefix: str, dis
     }
 
 
-def render_record_options(current: BookingPageSettings, prefix: str, disabled: bool) -> dict[str, object]:
+def render_record_options(
+    current: BookingPageSettings, prefix: str, disabled: bool, errors: FieldErrors
+) -> dict[str, object]:
     """Show the Event subject, the cancellation action, the name handling and the Lead Source."""
     st.markdown(f"#### {t('booking_pages.editor.records')}")
     placeholders = ", ".join("{" + name + "}" for name in SUBJECT_PLACEHOLDERS)
@@ -346,6 +408,7 @@ def render_record_options(current: BookingPageSettings, prefix: str, disabled: b
         disabled=disabled,
         help=t("booking_pages.field.subject_template_help", placeholders=placeholders),
     )
+    errors.show("subject_template", subject_template)
     cancellation_action = enum_radio(
         "booking_pages.field.cancellation_action",
         "booking_pages.cancellation",
@@ -354,6 +417,7 @@ def render_record_options(current: BookingPageSettings, prefix: str, disabled: b
         prefix + "cancel",
         disabled,
     )
+    errors.show("cancellation_action", cancellation_action)
     name_mode = enum_radio(
         "booking_pages.field.name_mode",
         "booking_pages.name_mode",
@@ -362,6 +426,7 @@ def render_record_options(current: BookingPageSettings, prefix: str, disabled: b
         prefix + "name_mode",
         disabled,
     )
+    errors.show("name_mode", name_mode)
     lead_source = st.text_input(
         t("booking_pages.field.lead_source"),
         value=current.lead_source or "",
@@ -369,6 +434,7 @@ def render_record_options(current: BookingPageSettings, prefix: str, disabled: b
         disabled=disabled,
         placeholder="Web",
     )
+    errors.show("lead_source", lead_source)
     return {
         "subject_template": subject_template,
         "cancellation_action": cancellation_action,
@@ -377,7 +443,9 @@ def render_record_options(current: BookingPageSettings, prefix: str, disabled: b
     }
 
 
-def render_answer_mapping(current: BookingPageSettings, prefix: str, disabled: bool) -> pd.DataFrame:
+def render_answer_mapping(
+    current: BookingPageSettings, prefix: str, disabled: bool, errors: FieldErrors
+) -> pd.DataFrame:
     """Show the table that maps booking question labels to Lead fields; return it as edited."""
     st.markdown(f"#### {t('booking_pages.editor.answers')}")
     st.caption(t("booking_pages.field.answer_mapping_help"))
@@ -386,7 +454,7 @@ def render_answer_mapping(current: BookingPageSettings, prefix: str, disabled: b
         columns=["label", "field"],
         dtype="object",
     )
-    return st.data_editor(
+    edited = st.data_editor(
         table,
         num_rows="dynamic",
         hide_index=True,
@@ -399,6 +467,8 @@ def render_answer_mapping(current: BookingPageSettings, prefix: str, disabled: b
             ),
         },
     )
+    errors.show("answer_mapping", mapping_rows(edited))
+    return edited
 
 
 def enum_radio(label_key: str, option_prefix: str, enum: type, current: str, key: str, disabled: bool) -> str:

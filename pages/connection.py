@@ -17,10 +17,10 @@ from core.connection_status import (
     start_connection,
     teams_on_same_org,
     teams_with_same_app,
-    update_credentials,
 )
 from core.salesforce import oauth
 from core.salesforce.errors import SalesforceError
+from core.secrets import Secret
 from core.store.models import ConnectionStatus
 from core.teams import TeamView
 from pages._ui import (
@@ -31,6 +31,7 @@ from pages._ui import (
     next_step,
     now,
     permission,
+    denial_reason,
     require_team,
     runtime,
     show_read_only,
@@ -47,6 +48,7 @@ FLASH_KEY = "connection_flash"
 AUTHORIZE_URL_KEY = "connection_authorize_url"
 CONFIRM_DISCONNECT_KEY = "connection_confirm_disconnect"
 CONFIRM_SHARED_APP_KEY = "connection_confirm_shared_app"
+USAGE_ERROR_KEY = "connection_usage_error"
 # The token endpoint's code for a refresh token Salesforce no longer accepts.
 INVALID_GRANT = "invalid_grant"
 OAUTH_ERROR_CODE = re.compile(r"[a-z_]{1,64}")
@@ -90,6 +92,14 @@ def show_oauth_outcome(summary: ConnectionSummary | None) -> None:
     if not OAUTH_ERROR_CODE.fullmatch(code):
         code = "invalid_request"
     st.error(t("connection.oauth_failed", code=code))
+    if summary is not None and summary.is_connected:
+        st.caption(
+            t(
+                "connection.oauth_failed_unchanged",
+                org_id=summary.org_id or "-",
+                username=escape_markdown(summary.username or "-"),
+            )
+        )
     params = {
         "callback_url": runtime().settings.callback_url,
         "login_url": summary.login_url if summary else "",
@@ -157,19 +167,30 @@ def render_api_usage(summary: ConnectionSummary) -> None:
     else:
         st.caption(t("connection.api_usage_unknown"))
 
-    if st.button(t("connection.api_usage_check"), key="check_usage"):
-        try:
-            refresh_api_usage(runtime().engine, runtime().box, summary.team_id, now())
-        except SalesforceError as exc:
-            show_salesforce_error(exc)
-        else:
-            st.rerun()
+    # The check runs in the button's callback, before the script, so a refresh that
+    # fails and marks the connection needs_reconnect shows in the status above at once.
+    st.button(t("connection.api_usage_check"), key="check_usage", on_click=check_api_usage, args=(summary.team_id,))
+    error = st.session_state.pop(USAGE_ERROR_KEY, None)
+    if error is not None:
+        show_salesforce_error(error)
 
 
-def render_disconnect(team: TeamView, disabled: bool) -> None:
-    """Show Disconnect, with a confirmation step before the tokens are revoked."""
+def check_api_usage(team_id: int) -> None:
+    """Read the org's API usage now; keep a failure for the run that follows."""
+    try:
+        refresh_api_usage(runtime().engine, runtime().box, team_id, now())
+    except SalesforceError as exc:
+        st.session_state[USAGE_ERROR_KEY] = exc
+
+
+def render_disconnect(team: TeamView, denied_reason: str | None) -> None:
+    """Show Disconnect, with a confirmation step before the tokens are revoked.
+
+    denied_reason, when set, is why the user may not disconnect; the button is then off.
+    """
+    disabled = denied_reason is not None
     if disabled or not st.session_state.get(CONFIRM_DISCONNECT_KEY):
-        if st.button(t("connection.disconnect"), key="disconnect", disabled=disabled):
+        if st.button(t("connection.disconnect"), key="disconnect", disabled=disabled, help=denied_reason):
             st.session_state[CONFIRM_DISCONNECT_KEY] = True
             st.rerun()
         return
@@ -216,8 +237,12 @@ def login_url_for(option: str, my_domain: str) -> str:
     return oauth.normalize_login_url(my_domain)
 
 
-def render_credentials(team: TeamView, summary: ConnectionSummary | None, disabled: bool) -> None:
-    """Show the login environment, Consumer Key and Secret, and the Connect button."""
+def render_credentials(team: TeamView, summary: ConnectionSummary | None, denied_reason: str | None) -> None:
+    """Show the login environment, Consumer Key and Secret, and the Connect button.
+
+    denied_reason, when set, is why the user may not change them; the controls are then off.
+    """
+    disabled = denied_reason is not None
     settings = runtime().settings
     options = environment_options()
     stored = environment_of(summary.login_url if summary else None)
@@ -264,7 +289,12 @@ def render_credentials(team: TeamView, summary: ConnectionSummary | None, disabl
     st.caption(t("connection.callback_url_help"))
 
     confirmed = confirm_shared_app(team, option, my_domain, consumer_key, disabled)
-    if st.button(t("connection.connect"), type="primary", key="connect", disabled=disabled or not confirmed):
+    connect_clicked = st.button(
+        t("connection.connect"), type="primary", key="connect", disabled=disabled or not confirmed, help=denied_reason
+    )
+    if denied_reason is not None:
+        st.caption(denied_reason)
+    if connect_clicked:
         connect(team, option, my_domain, consumer_key, consumer_secret, has_secret)
 
     authorize_url = st.session_state.get(AUTHORIZE_URL_KEY)
@@ -313,7 +343,11 @@ def connect(
     consumer_secret: str,
     has_secret: bool,
 ) -> None:
-    """Save the credentials, start the authorization and remember the authorize URL."""
+    """Start the authorization with the entered credentials and remember the authorize URL.
+
+    The credentials are saved only when the authorization completes; a blank
+    Consumer Secret means the saved one.
+    """
     st.session_state.pop(AUTHORIZE_URL_KEY, None)
     consumer_key = consumer_key.strip()
     consumer_secret = consumer_secret.strip()
@@ -331,10 +365,12 @@ def connect(
         return
 
     engine, box, settings = runtime().engine, runtime().box, runtime().settings
-    actor = current_actor()
+    # The pending authorization keeps these until Salesforce accepts them, so the saved ones stay in use.
+    credentials = oauth.ClientCredentials(login_url, consumer_key, Secret(consumer_secret) if consumer_secret else None)
     try:
-        update_credentials(engine, box, team.id, login_url, consumer_key, consumer_secret, now(), actor=actor)
-        authorize_url = start_connection(engine, box, team.id, settings.callback_url, now(), actor=actor)
+        authorize_url = start_connection(
+            engine, box, team.id, settings.callback_url, now(), actor=current_actor(), credentials=credentials
+        )
     except PermissionDenied as exc:
         st.error(denied_text(exc))
         return
@@ -365,16 +401,16 @@ def main() -> None:
     show_oauth_outcome(summary)
     decision = permission(team, Action.MANAGE_CONNECTION)
     show_read_only(team, decision)
-    disabled = not decision.allowed
+    denied_reason = denial_reason(decision)
 
     if summary is not None and summary.status != ConnectionStatus.DISCONNECTED:
         render_status(summary)
-        render_disconnect(team, disabled)
+        render_disconnect(team, denied_reason)
         st.divider()
         st.subheader(t("connection.reconnect"))
     else:
         st.subheader(t("connection.setup"))
-    render_credentials(team, summary, disabled)
+    render_credentials(team, summary, denied_reason)
     render_setup_help()
 
 

@@ -10,7 +10,7 @@ from core.auth.errors import AuthError
 from core.auth.sessions import SignInResult, create_ticket, sign_in, sign_in_demo
 from core.auth.single_sign_on import sign_in_with_identity
 from core.store.models import Role
-from pages._ui import escape_markdown, format_time, now, open_session, runtime, t
+from pages._ui import escape_markdown, format_time, keep_chosen_language, now, open_session, runtime, t
 
 TICKET_KEY = "sign_in_ticket"
 DEMO_ROLES = (Role.OWNER, Role.ADMIN, Role.MANAGER, Role.MEMBER)
@@ -33,6 +33,7 @@ def identity_providers() -> list[str | None]:
 def finish(result: SignInResult) -> None:
     """Start the browser session of a successful sign-in, or show why it failed."""
     if result.user is not None:
+        keep_chosen_language(result.user.id)
         st.session_state[TICKET_KEY] = create_ticket(runtime().engine, result.user.id, now())
         st.rerun()
     params = dict(result.error_params)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -9,7 +11,14 @@ from core.auth.permissions import Action, PermissionDenied
 from core.booking_pages import list_booking_pages
 from core.connection_status import ConnectionSummary, read_connection
 from core.store.models import Role, SyncOutcome
-from core.sync.log import SyncLogEntry, SyncLogFilter, SyncLogPage, export_sync_log_csv, fetch_sync_log_page
+from core.sync.log import (
+    SyncLogEntry,
+    SyncLogFilter,
+    SyncLogPage,
+    export_sync_log_csv,
+    fetch_sync_log_page,
+    get_sync_log_entry,
+)
 from core.teams import TeamView
 from pages._ui import (
     choice_labels,
@@ -32,10 +41,12 @@ from pages._ui import (
     t,
 )
 
-TABLE_KEY = "log_table"
+TABLE_KEY_PREFIX = "log_table_"
 PAGE_KEY = "log_page"
 FLASH_KEY = "log_flash"
 PERSON_SOBJECTS = ("Lead", "Contact")
+# How often the details of a queued row check whether the worker has synced it.
+QUEUED_CHECK_SECONDS = 3
 
 
 def render_filters(team: TeamView) -> SyncLogFilter:
@@ -53,6 +64,7 @@ def render_filters(team: TeamView) -> SyncLogFilter:
         list(outcome_labels),
         format_func=outcome_labels.__getitem__,
         key="log_outcomes",
+        placeholder=t("sync_log.filter.outcome_placeholder"),
     )
     third, fourth = st.columns(2)
     page_id = third.selectbox(
@@ -89,6 +101,16 @@ def first_record(entry: SyncLogEntry, sobjects: tuple[str, ...]) -> dict[str, st
     return next((record for record in entry.records if record.get("sobject") in sobjects), None)
 
 
+def table_key(page: SyncLogPage) -> str:
+    """Return the table's widget key, which changes whenever the rows shown change.
+
+    Streamlit stores a table selection as row positions. A new key starts with
+    no selection, so a position never points at a row other than the one chosen.
+    """
+    row_ids = ",".join(str(entry.id) for entry in page.entries)
+    return TABLE_KEY_PREFIX + hashlib.sha256(row_ids.encode("ascii")).hexdigest()[:16]
+
+
 def render_table(page: SyncLogPage, summary: ConnectionSummary | None) -> SyncLogEntry | None:
     """Show one page of rows; return the row the user selected."""
     def link(entry: SyncLogEntry, sobjects: tuple[str, ...]) -> str | None:
@@ -98,10 +120,10 @@ def render_table(page: SyncLogPage, summary: ConnectionSummary | None) -> SyncLo
     entries = page.entries
     table = pd.DataFrame(
         {
+            "id": [entry.id for entry in entries],
             "time": [format_time(entry.created_at) for entry in entries],
             "booking_page": [entry.booking_page_name or "" for entry in entries],
-            "guest": [f"{entry.guest_name} <{entry.guest_email}>" for entry in entries],
-            "event_type": [entry.event_type for entry in entries],
+            "guest": [entry.guest_name or entry.guest_email for entry in entries],
             "outcome": [t(f"sync_log.outcome.{entry.outcome}") for entry in entries],
             "person": [link(entry, PERSON_SOBJECTS) for entry in entries],
             "event": [link(entry, ("Event",)) for entry in entries],
@@ -111,53 +133,60 @@ def render_table(page: SyncLogPage, summary: ConnectionSummary | None) -> SyncLo
     )
     # The link text is the record Id taken from the URL .../lightning/r/<sobject>/<Id>/view.
     id_from_url = r"/lightning/r/\w+/(\w+)/view"
+    # Pixel widths keep every column in view in the centered layout, and the details show the rest.
     selection = st.dataframe(
         table,
         hide_index=True,
         on_select="rerun",
         selection_mode="single-row",
-        key=TABLE_KEY,
+        key=table_key(page),
+        column_order=[name for name in table.columns if name != "id"],
         column_config={
-            "time": st.column_config.TextColumn(t("sync_log.col.time", zone=display_zone_name())),
-            "booking_page": st.column_config.TextColumn(t("sync_log.col.booking_page")),
-            "guest": st.column_config.TextColumn(t("sync_log.col.guest")),
-            "event_type": st.column_config.TextColumn(t("sync_log.col.event_type")),
-            "outcome": st.column_config.TextColumn(t("sync_log.col.outcome")),
-            "person": st.column_config.LinkColumn(t("sync_log.col.person"), display_text=id_from_url),
-            "event": st.column_config.LinkColumn(t("sync_log.col.event"), display_text=id_from_url),
-            "api_calls": st.column_config.NumberColumn(t("sync_log.col.api_calls")),
-            "duration_ms": st.column_config.NumberColumn(t("sync_log.col.duration"), format="%d ms"),
+            "time": st.column_config.TextColumn(t("sync_log.col.time", zone=display_zone_name()), width=140),
+            "booking_page": st.column_config.TextColumn(t("sync_log.col.booking_page"), width=100),
+            "guest": st.column_config.TextColumn(t("sync_log.col.guest"), width=140),
+            "outcome": st.column_config.TextColumn(t("sync_log.col.outcome"), width=110),
+            "person": st.column_config.LinkColumn(t("sync_log.col.person"), display_text=id_from_url, width=140),
+            "event": st.column_config.LinkColumn(t("sync_log.col.event"), display_text=id_from_url, width=140),
+            "api_calls": st.column_config.NumberColumn(t("sync_log.col.api_calls"), width=70),
+            "duration_ms": st.column_config.NumberColumn(t("sync_log.col.duration"), format="%d ms", width=75),
         },
     )
     rows = list(selection.selection.rows)
-    if rows and rows[0] < len(entries):
-        return entries[rows[0]]
-    return None
+    if not rows or rows[0] >= len(table):
+        return None
+    selected_id = int(table["id"].iloc[rows[0]])
+    return next((entry for entry in entries if entry.id == selected_id), None)
 
 
 def render_details(team: TeamView, entry: SyncLogEntry, summary: ConnectionSummary | None) -> None:
     """Show the selected row's outcome, records, error and next step, and Retry for failed rows."""
+    # Guest names and Salesforce messages arrive from outside, and these elements render Markdown.
     st.subheader(t("sync_log.details.title", guest=escape_markdown(entry.guest_name or entry.guest_email)))
-    st.markdown(
-        t(
-            "sync_log.details.summary",
-            outcome=t(f"sync_log.outcome.{entry.outcome}"),
-            booking_uid=entry.booking_uid,
-            attempts=entry.attempts,
-            time=format_time(entry.updated_at),
-            zone=display_zone_name(),
-        )
-    )
+    facts = [
+        t("sync_log.details.outcome", outcome=t(f"sync_log.outcome.{entry.outcome}")),
+        t("sync_log.details.event_type", event_type=escape_markdown(entry.event_type)),
+        t("sync_log.details.guest_email", email=escape_markdown(entry.guest_email)),
+        t("sync_log.details.booking_uid", booking_uid=escape_markdown(entry.booking_uid)),
+        t("sync_log.details.attempts", attempts=entry.attempts),
+        t("sync_log.details.usage", api_calls=entry.api_calls, duration_ms=entry.duration_ms),
+        t("sync_log.details.updated", time=format_time(entry.updated_at), zone=display_zone_name()),
+    ]
+    st.markdown("\n".join(f"- {fact}" for fact in facts))
 
+    links = []
     for record in entry.records:
         url = record_link(summary, record)
         text = f"{record['sobject']} {record['id']}"
-        st.markdown(f"- [{text}]({url})" if url else f"- {text}")
+        links.append(f"- [{text}]({url})" if url else f"- {text}")
+    if links:
+        st.markdown("\n".join(links))
 
-    # Guest names and Salesforce messages arrive from outside, and these elements render Markdown.
     if entry.detail_key:
         detail = next_step(entry.detail_key, escaped(entry.detail_params))
         st.info(detail if has_message(entry.detail_key) else entry.detail_key)
+    if entry.outcome == SyncOutcome.QUEUED:
+        rerun_when_synced(team.id, entry.id)
 
     if entry.error_code or entry.error_message:
         code = escape_markdown(entry.error_code or "-")
@@ -172,6 +201,17 @@ def render_details(team: TeamView, entry: SyncLogEntry, summary: ConnectionSumma
     show_read_only(team, decision)
     if st.button(t("sync_log.retry"), type="primary", key=f"retry_{entry.id}", disabled=not decision.allowed):
         retry(entry)
+
+
+@st.fragment(run_every=QUEUED_CHECK_SECONDS)
+def rerun_when_synced(team_id: int, entry_id: int) -> None:
+    """Rerun the whole page once the worker has handled the queued row, so the table and details show the result."""
+    try:
+        entry = get_sync_log_entry(runtime().engine, team_id, entry_id, viewer=current_actor())
+    except PermissionDenied:
+        entry = None
+    if entry is None or entry.outcome != SyncOutcome.QUEUED:
+        st.rerun()
 
 
 def escaped(params: dict[str, object]) -> dict[str, object]:
@@ -214,13 +254,18 @@ def render_export(team: TeamView, filters: SyncLogFilter, summary: ConnectionSum
         )
 
     st.download_button(
-        t("sync_log.export", count=total),
+        counted("sync_log.export", total),
         data=build_csv,
         file_name=f"sync-log-{team.slug}-{now().astimezone(display_zone()):%Y%m%d-%H%M}.csv",
         mime="text/csv",
         on_click="ignore",
         key="log_export",
     )
+
+
+def counted(key: str, count: int, **params: object) -> str:
+    """Return the message under key for count, from its .one or .other form."""
+    return t(f"{key}.{'one' if count == 1 else 'other'}", count=count, **params)
 
 
 def main() -> None:
@@ -247,7 +292,7 @@ def main() -> None:
         st.info(t("sync_log.empty"))
         return
 
-    st.caption(t("sync_log.count", total=page.total, page=page.page, pages=page.page_count))
+    st.caption(counted("sync_log.count", page.total, page=page.page, pages=page.page_count))
     selected = render_table(page, summary)
     if page.page_count > 1:
         st.number_input(t("sync_log.page"), min_value=1, max_value=page.page_count, step=1, key=PAGE_KEY)

@@ -293,3 +293,15 @@ def test_webhook_url_joins_public_url_and_slug():
     assert webhook_url("https://console.example.com/", "sales-tokyo") == (
         "https://console.example.com/hooks/jicoo/sales-tokyo"
     )
+
+
+def test_save_reports_all_problems_at_once(empty_store, team_id):
+    owner = owner_of(empty_store, team_id)
+    save_booking_page(empty_store, team_id, settings(), NOW, actor=owner)
+
+    with pytest.raises(BookingPageInvalid) as raised:
+        save_booking_page(
+            empty_store, team_id, settings(name="Second", public_url="booking.example.com"), NOW, actor=owner
+        )
+
+    assert problem_keys(raised.value) == ["booking_pages.error.public_url", "booking_pages.error.event_type_uid_taken"]

@@ -12,6 +12,7 @@ from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from core.auth.audit import REDACTED
 from core.config import load_settings
 from core.demo_org import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, DEMO_ORG_ID, DEMO_USERNAME
 from core.i18n import load_catalog, translate
@@ -20,6 +21,7 @@ from core.salesforce.connection import open_client
 from core.salesforce.errors import ApiDisabledError, OAuthError, ReconnectRequired
 from core.salesforce.oauth import (
     LOGIN_PRODUCTION,
+    ClientCredentials,
     LOGIN_SANDBOX,
     LoginUrlError,
     callback_error_code,
@@ -35,7 +37,7 @@ from core.salesforce.oauth import (
 )
 from core.secrets import Secret, SecretBox
 from core.store.db import session_scope
-from core.store.models import ConnectionStatus, OAuthState, SalesforceConnection, Team
+from core.store.models import AuditEvent, ConnectionStatus, OAuthState, SalesforceConnection, Team
 from core.web.oauth_callback import oauth_routes
 from tests.demo_org_fixtures import demo_org, demo_org_server  # noqa: F401
 
@@ -373,7 +375,7 @@ def test_wrong_consumer_secret_is_invalid_client(empty_store, box, team_id, demo
     assert "Consumer Secret" in next_step
     assert "External Client App Manager" in next_step
     assert _stored(empty_store).status == ConnectionStatus.DISCONNECTED
-    assert _stored(empty_store).last_error_code == "invalid_client"
+    assert _stored(empty_store).last_error_code is None
 
 
 def test_unregistered_callback_is_redirect_uri_mismatch(empty_store, box, demo_team, demo_org):
@@ -401,7 +403,7 @@ def test_api_disabled_org_gets_edition_next_step(empty_store, box, demo_team, de
     stored = _stored(empty_store)
     assert stored.status == ConnectionStatus.DISCONNECTED
     assert stored.access_token_enc is None
-    assert stored.last_error_code == "api_disabled_for_org"
+    assert stored.last_error_code is None
 
 
 def test_debug_logs_never_contain_tokens(empty_store, box, demo_team, demo_org, caplog):
@@ -441,6 +443,119 @@ def test_reconnect_revokes_replaced_refresh_token(empty_store, box, connected_te
         refresh_access_token(demo_org.url, DEMO_CONSUMER_KEY, Secret(DEMO_CONSUMER_SECRET), replaced)
     assert raised.value.error_code == "invalid_grant"
     assert open_client(empty_store, box, connected_team).limits()["DailyApiRequests"]["Max"] == 15000
+
+
+def _authorize_with(engine, box, team_id, demo_org, credentials: ClientCredentials) -> tuple[str, str]:
+    """Start an authorization with new credentials, press Allow on the demo org's page, and return (state, code)."""
+    url = start_authorization(engine, box, team_id, DEMO_CALLBACK, NOW, credentials=credentials)
+    query = {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
+    code = demo_org.authorize_code(DEMO_CALLBACK, query["code_challenge"], query["state"])
+    return query["state"], code
+
+
+def _columns(engine) -> dict[str, object]:
+    with engine.connect() as db:
+        return dict(db.execute(text("SELECT * FROM salesforceconnection")).mappings().one())
+
+
+def test_new_credentials_wait_for_authorization(empty_store, box, connected_team, demo_org):
+    before = _columns(empty_store)
+
+    start_authorization(
+        empty_store,
+        box,
+        connected_team,
+        DEMO_CALLBACK,
+        NOW,
+        credentials=ClientCredentials(demo_org.url, "3MVG9new-key", Secret("new-secret")),
+    )
+
+    assert _columns(empty_store) == before
+    with session_scope(empty_store) as session:
+        pending = session.exec(select(OAuthState)).one()
+    assert pending.consumer_key == "3MVG9new-key"
+    assert box.decrypt(pending.consumer_secret_enc).reveal() == "new-secret"
+    assert "new-secret" not in pending.consumer_secret_enc
+
+
+def test_wrong_secret_on_reconnect_keeps_connection(empty_store, box, connected_team, demo_org):
+    before = _columns(empty_store)
+    wrong = ClientCredentials(demo_org.url, DEMO_CONSUMER_KEY, Secret("not-the-secret"))
+    state, code = _authorize_with(empty_store, box, connected_team, demo_org, wrong)
+
+    with pytest.raises(OAuthError) as raised:
+        complete_authorization(empty_store, box, state, code, NOW)
+
+    assert raised.value.error_code == "invalid_client"
+    assert _columns(empty_store) == before
+    # The next token refresh still uses the working secret.
+    demo_org.set_faults(expire_tokens=True)
+    assert open_client(empty_store, box, connected_team).limits()["DailyApiRequests"]["Max"] == 15000
+    assert _stored(empty_store).status == ConnectionStatus.CONNECTED
+
+
+def test_failed_first_connect_saves_nothing(empty_store, box, team_id, demo_org):
+    wrong = ClientCredentials(demo_org.url, DEMO_CONSUMER_KEY, Secret("not-the-secret"))
+    state, code = _authorize_with(empty_store, box, team_id, demo_org, wrong)
+
+    with pytest.raises(OAuthError, match="invalid_client"):
+        complete_authorization(empty_store, box, state, code, NOW)
+
+    with session_scope(empty_store) as session:
+        assert session.exec(select(SalesforceConnection)).first() is None
+
+
+def test_first_connect_saves_credentials(empty_store, box, team_id, demo_org):
+    right = ClientCredentials(demo_org.url, DEMO_CONSUMER_KEY, Secret(DEMO_CONSUMER_SECRET))
+    state, code = _authorize_with(empty_store, box, team_id, demo_org, right)
+
+    complete_authorization(empty_store, box, state, code, NOW)
+
+    stored = _stored(empty_store)
+    assert stored.status == ConnectionStatus.CONNECTED
+    assert stored.login_url == demo_org.url
+    assert stored.consumer_key == DEMO_CONSUMER_KEY
+    assert box.decrypt(stored.consumer_secret_enc).reveal() == DEMO_CONSUMER_SECRET
+    with session_scope(empty_store) as session:
+        [audit] = session.exec(select(AuditEvent).where(AuditEvent.action == "salesforce.credentials_saved")).all()
+    assert audit.after["login_url"] == demo_org.url
+    assert audit.after["consumer_key"] == DEMO_CONSUMER_KEY
+    assert audit.after["consumer_secret"] == REDACTED
+
+
+def test_blank_secret_reuses_saved_secret(empty_store, box, connected_team, demo_org):
+    state, code = _authorize_with(
+        empty_store, box, connected_team, demo_org, ClientCredentials(demo_org.url, f"  {DEMO_CONSUMER_KEY} ")
+    )
+
+    complete_authorization(empty_store, box, state, code, NOW)
+
+    stored = _stored(empty_store)
+    assert stored.consumer_key == DEMO_CONSUMER_KEY
+    assert box.decrypt(stored.consumer_secret_enc).reveal() == DEMO_CONSUMER_SECRET
+    with session_scope(empty_store) as session:
+        assert session.exec(select(AuditEvent).where(AuditEvent.action == "salesforce.credentials_saved")).all() == []
+
+
+def test_blank_secret_without_saved_secret_is_rejected(empty_store, box, team_id):
+    with pytest.raises(ValueError, match="enter the Consumer Secret"):
+        start_authorization(
+            empty_store, box, team_id, CALLBACK, NOW, credentials=ClientCredentials(LOGIN_PRODUCTION, "3MVG9key")
+        )
+
+
+def test_pending_row_without_credentials_uses_saved_ones(empty_store, box, connected_team, demo_org):
+    state, code = _authorize(empty_store, box, connected_team, demo_org)
+    # A pending authorization stored before its table had credential columns.
+    with session_scope(empty_store) as session:
+        pending = session.get(OAuthState, state)
+        pending.consumer_key = None
+        pending.consumer_secret_enc = None
+        session.add(pending)
+
+    complete_authorization(empty_store, box, state, code, NOW)
+
+    assert _stored(empty_store).status == ConnectionStatus.CONNECTED
 
 
 # GET /oauth/salesforce/callback with a Runtime built like the app's.
@@ -528,5 +643,5 @@ def test_callback_hides_code_on_wrong_secret(console, demo_org):
     assert response.headers["location"] == "/connection?oauth_error=invalid_client"
     assert code not in response.headers["location"]
     assert state not in response.headers["location"]
-    assert _stored(runtime.engine).last_error_code == "invalid_client"
+    assert _stored(runtime.engine).status == ConnectionStatus.DISCONNECTED
 

@@ -13,7 +13,7 @@ from core.routing.log import RoutingOutcome
 from core.routing.store import get_form_routing, get_or_create_form_routing, save_rules
 from core.runtime import Runtime
 from core.store.db import session_scope
-from core.store.models import ConnectionStatus, Plan, Role, SalesforceConnection, Team
+from core.store.models import AccountEngagementForm, ConnectionStatus, Plan, Role, SalesforceConnection, Team
 from core.web.route import PageKind
 from tests.page_support import DASHBOARD, SESSION_TOKEN_KEY, ensure_member, page_runtime, session_token_for, texts
 from tests.routing_fixtures import FORM_ID, NOW, RoutingTeam, sample_rules, seed_routing_team
@@ -332,3 +332,37 @@ def test_keys_built_from_values_exist(prefix, names):
     catalog = load_catalog()
 
     assert [name for name in names if f"{prefix}.{name}" not in catalog] == []
+
+
+def add_cached_form(team: RoutingTeam, form_id: int, name: str) -> None:
+    with session_scope(team.engine) as session:
+        session.add(
+            AccountEngagementForm(team_id=team.id, form_id=form_id, name=name, fields=["email", "country"], fetched_at=NOW)
+        )
+
+
+def test_routed_form_is_preselected(routed_team):
+    # "Contact us EN" sorts before "Demo request JP", but only the latter has routing rules.
+    add_cached_form(routed_team, 1002, "Contact us EN")
+
+    app = open_screen(routed_team)
+
+    assert app.selectbox(key="ae_form").value == FORM_ID
+    assert "Routing rules for Demo request JP" in texts(app)
+
+
+def test_form_with_rules_wins_over_empty_routing(routed_team):
+    add_cached_form(routed_team, 1002, "Contact us EN")
+    get_or_create_form_routing(routed_team.engine, routed_team.owner, routed_team.id, 1002, NOW)
+
+    app = open_screen(routed_team)
+
+    assert app.selectbox(key="ae_form").value == FORM_ID
+
+
+def test_first_form_without_any_routing(team):
+    add_cached_form(team, 1002, "Contact us EN")
+
+    app = open_screen(team)
+
+    assert app.selectbox(key="ae_form").value == 1002

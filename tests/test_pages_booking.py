@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import requests
 from sqlmodel import select
 from starlette.applications import Starlette
 
@@ -24,6 +25,7 @@ from tests.page_support import (
     owner_actor,
     page_runtime,
     serve_demo_console,
+    shown,
     texts,
 )
 from tests.servers import free_port, serve
@@ -88,27 +90,105 @@ def test_existing_page_is_updated(team_runtime):
     assert "Intro call" in app.dataframe[0].value["name"].tolist()
 
 
-@pytest.mark.parametrize(
-    ("language", "message"),
-    [
-        ("en", '"booking.example.com" is not a valid URL'),
-        ("ja", "「booking.example.com」は正しい URL ではありません"),
-    ],
-)
-def test_invalid_values_are_reported_not_saved(team_runtime, language, message):
-    runtime, team = team_runtime
-    app = open_page(PAGE, language)
+def elements_in_order(app) -> list:
+    """Return the page's elements top to bottom, without the layout blocks."""
+    return [node for node in app.main if node.type not in ("block", "unknown")]
+
+
+def element_after(app, key: str):
+    """Return the element right under the widget with key."""
+    elements = elements_in_order(app)
+    position = next(index for index, element in enumerate(elements) if getattr(element, "key", None) == key)
+    return elements[position + 1]
+
+
+def fill_invalid_page(app) -> None:
     app.text_input(key="bp0_name").input("Intro call")
     app.text_input(key="bp0_event_type_uid").input("ETINTRO")
     app.text_input(key="bp0_public_url").input("booking.example.com")
     app.text_input(key="bp0_subject").input("{guest_company}")
     app.button(key="bp0_save").click().run()
 
+
+@pytest.mark.parametrize(
+    ("language", "summary", "message"),
+    [
+        (
+            "en",
+            "Not saved. Check these settings: Public URL, Event subject.",
+            '"booking.example.com" is not a valid URL',
+        ),
+        (
+            "ja",
+            "保存できませんでした。次の設定を確認してください: 公開 URL、行動の件名",
+            "「booking.example.com」は正しい URL ではありません",
+        ),
+    ],
+)
+def test_invalid_values_are_shown_at_their_fields(team_runtime, language, summary, message):
+    runtime, team = team_runtime
+    app = open_page(PAGE, language)
+
+    fill_invalid_page(app)
+
     assert not app.exception
-    assert len(app.error) == 2
-    assert message in app.error[0].value
-    assert "{guest_company}" in app.error[1].value
     assert list_booking_pages(runtime.engine, team.id) == []
+    assert len(app.error) == 3
+    assert app.error[0].value == summary
+    under_url = element_after(app, "bp0_public_url")
+    assert under_url.type == "error"
+    assert message in shown(under_url.value)
+    assert "{guest_company}" in shown(element_after(app, "bp0_subject").value)
+    assert element_after(app, "bp0_save").type == "warning"
+
+
+def test_summary_comes_before_the_fields(team_runtime):
+    app = open_page(PAGE)
+
+    fill_invalid_page(app)
+
+    elements = elements_in_order(app)
+    summary = elements.index(app.error[0])
+    name_field = next(index for index, element in enumerate(elements) if getattr(element, "key", None) == "bp0_name")
+    assert summary < name_field
+
+
+def test_fixed_field_loses_its_message(team_runtime):
+    runtime, team = team_runtime
+    app = open_page(PAGE)
+    fill_invalid_page(app)
+
+    app.text_input(key="bp0_public_url").input("https://booking.example.com/intro").run()
+
+    assert not app.exception
+    assert [error.value for error in app.error][0] == "Not saved. Check these settings: Event subject."
+    assert len(app.error) == 2
+    assert element_after(app, "bp0_public_url").key == "bp0_host_emails"
+
+    app.text_input(key="bp0_subject").input("{page_name}: {guest_name}")
+    app.button(key="bp0_save").click().run()
+
+    assert not app.exception
+    assert app.success[0].value == "Saved."
+    assert not app.error
+    [page] = list_booking_pages(runtime.engine, team.id)
+    assert page.public_url == "https://booking.example.com/intro"
+
+
+def test_taken_event_type_is_shown_at_its_field(team_runtime):
+    runtime, team = team_runtime
+    owner = owner_actor(runtime.engine)
+    save_booking_page(runtime.engine, team.id, BookingPageSettings(name="Intro call", event_type_uid="ETINTRO"), NOW,
+                      actor=owner)
+    app = open_page(PAGE)
+    app.selectbox(key="bp_selected").set_value(0).run()
+    app.text_input(key="bp0_name").input("Second page")
+    app.text_input(key="bp0_event_type_uid").input("ETINTRO")
+    app.button(key="bp0_save").click().run()
+
+    assert not app.exception
+    assert 'already used by the booking page "Intro call"' in element_after(app, "bp0_event_type_uid").value
+    assert len(list_booking_pages(runtime.engine, team.id)) == 1
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])
@@ -217,6 +297,47 @@ def test_existing_contact_sample_syncs_to_event(tmp_path):
 
     assert not app.exception
     table = app.dataframe[0].value
-    assert table["guest"].tolist() == ["John Doe <john.doe@example.com>"]
+    assert table["guest"].tolist() == ["John Doe"]
     assert table["outcome"].tolist() == ["Event created"]
     assert table["person"].iloc[0].endswith(f"/lightning/r/Contact/{JOHN_DOE_ID}/view")
+
+
+@pytest.mark.parametrize(
+    ("language", "company"), [("en", "Sample Trading Inc."), ("ja", "サンプル商事株式会社")]
+)
+def test_new_customer_sample_fills_company_once(tmp_path, language, company):
+    with serve_demo_console(tmp_path) as (runtime, public_url):
+        team = create_team(runtime.engine, "Demo Sales", "demo", NOW)
+        set_webhook_secret(runtime.engine, runtime.box, team.id, SECRET, NOW, actor=owner_actor(runtime.engine))
+        save_booking_page(
+            runtime.engine,
+            team.id,
+            BookingPageSettings(
+                name="Intro call",
+                event_type_uid="ETDEMOINTRO",
+                integration_enabled=True,
+                # A bilingual form: each question in Japanese and in English.
+                answer_mapping={
+                    "会社名": "Company",
+                    "電話番号": "Phone",
+                    "Company": "Company",
+                    "Phone": "Phone",
+                },
+            ),
+            NOW,
+            actor=owner_actor(runtime.engine),
+        )
+        connect_to_demo_org(runtime, team.id)
+        app = open_page(PAGE, language)
+        app.radio(key="test_guest").set_value("new_customer")
+        app.button(key="test_send").click().run()
+        SyncWorker(runtime).process_due(datetime.now(UTC))
+
+        with session_scope(runtime.engine) as session:
+            guest_email = session.exec(select(SyncLog)).one().guest_email
+        leads = requests.get(f"{public_url}/demo-org/_admin/records/Lead", timeout=10).json()
+
+    assert not app.exception
+    [lead] = [lead for lead in leads if lead.get("Email") == guest_email]
+    assert lead["Company"] == company
+    assert lead["Phone"] == "03-1234-5678"

@@ -106,8 +106,21 @@ def logged_runtime(tmp_path: Path) -> Runtime:
 
 
 def select_row(app, index: int):
-    app.session_state["log_table"] = {"selection": {"rows": [index], "columns": [], "cells": []}}
+    """Select the table row at index, as a click on its checkbox does."""
+    app.session_state[app.dataframe[0].key] = {"selection": {"rows": [index], "columns": [], "cells": []}}
     return app.run()
+
+
+def add_newer_row(engine, number: int) -> None:
+    """Add a row newer than the others, as a webhook arriving while the page is open does."""
+    with session_scope(engine) as session:
+        team_id = session.exec(select(Team)).one().id
+        page_id = session.exec(select(BookingPage)).one().id
+        add_row(session, team_id, number, SyncOutcome.CREATED_LEAD, page_id=page_id)
+
+
+def retry_buttons(app) -> list:
+    return [button for button in app.button if button.key and button.key.startswith("retry_")]
 
 
 def test_table_is_paged_newest_first(logged_runtime):
@@ -116,16 +129,14 @@ def test_table_is_paged_newest_first(logged_runtime):
     assert not app.exception
     table = app.dataframe[0].value
     assert len(table) == 50
-    assert table["guest"].iloc[0] == "Guest 61 <guest61@example.com>"
+    assert table["guest"].iloc[0] == "Guest 61"
     assert table["outcome"].iloc[0] == "Failed"
     assert table["person"].iloc[1] == f"{INSTANCE}/lightning/r/Lead/00Q000000000000060/view"
     assert "61 events, page 1 of 2" in texts(app)
 
     app.number_input(key="log_page").set_value(2).run()
 
-    assert app.dataframe[0].value["guest"].tolist() == ["Guest 11 <guest11@example.com>"] + [
-        f"Guest {n} <guest{n}@example.com>" for n in range(10, 0, -1)
-    ]
+    assert app.dataframe[0].value["guest"].tolist() == [f"Guest {n}" for n in range(11, 0, -1)]
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])
@@ -143,7 +154,7 @@ def test_guest_email_filter(logged_runtime):
     app.text_input(key="log_guest_email").input("GUEST5").run()
 
     assert app.dataframe[0].value["guest"].tolist() == [
-        f"Guest {n} <guest{n}@example.com>" for n in (59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 5)
+        f"Guest {n}" for n in (59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 5)
     ]
 
 
@@ -165,8 +176,7 @@ def test_failed_row_shows_error_and_next_step(logged_runtime, language, next_ste
 
 def test_retry_requeues_failed_row(logged_runtime):
     app = select_row(open_page(PAGE), 0)
-    retry = [button for button in app.button if button.key and button.key.startswith("retry_")]
-    retry[0].click().run()
+    retry_buttons(app)[0].click().run()
 
     assert not app.exception
     assert app.success[0].value.startswith("The event is queued again")
@@ -183,7 +193,7 @@ def test_successful_row_has_no_retry(logged_runtime):
 
     assert not app.exception
     assert "Lead 00Q000000000000060" in texts(app)
-    assert not [button for button in app.button if button.key and button.key.startswith("retry_")]
+    assert not retry_buttons(app)
 
 
 def test_export_button_counts_filtered_rows(logged_runtime):
@@ -201,3 +211,81 @@ def test_guest_markdown_is_not_rendered(logged_runtime):
 
     assert not app.exception
     assert app.subheader[0].value == r"Details: \[Win a prize\]\(https\://attacker\.example\)"
+
+
+def test_new_event_does_not_move_selection(logged_runtime):
+    app = select_row(open_page(PAGE), 0)
+    assert app.subheader[0].value == "Details: Guest 61"
+
+    add_newer_row(logged_runtime.engine, 62)
+    app.run()
+
+    assert not app.exception
+    assert [subheader.value for subheader in app.subheader] == []
+    assert app.dataframe[0].value["guest"].iloc[0] == "Guest 62"
+    assert "Select a row in the table to see the error and what to do next." in texts(app)
+    assert not retry_buttons(app)
+
+
+def test_filter_change_does_not_move_selection(logged_runtime):
+    app = select_row(open_page(PAGE), 0)
+
+    app.text_input(key="log_guest_email").input("guest5").run()
+
+    assert not app.exception
+    assert [subheader.value for subheader in app.subheader] == []
+    assert app.dataframe[0].value["guest"].iloc[0] == "Guest 59"
+
+
+def test_selection_resolves_row_id(logged_runtime):
+    app = open_page(PAGE)
+    app.text_input(key="log_guest_email").input("guest5").run()
+
+    app = select_row(app, 1)
+
+    assert app.subheader[0].value == "Details: Guest 58"
+    assert "**Guest email:** guest58@example\\.com" in texts(app)
+
+
+def test_retry_keeps_row_selected_with_attempts(logged_runtime):
+    app = select_row(open_page(PAGE), 0)
+    assert "**Attempts:** 3" in texts(app)
+
+    retry_buttons(app)[0].click().run()
+
+    assert not app.exception
+    assert app.subheader[0].value == "Details: Guest 61"
+    assert "**Outcome:** Queued" in texts(app)
+    assert "**Attempts:** 3" in texts(app)
+
+
+def test_details_in_japanese(logged_runtime):
+    app = select_row(open_page(PAGE, "ja"), 1)
+
+    assert not app.exception
+    shown_text = texts(app)
+    assert "**結果：** リード作成" in shown_text
+    assert "**試行回数：** 0 回" in shown_text
+    assert "**API 呼び出し：** 2 回、**処理時間：** 310 ミリ秒" in shown_text
+
+
+def test_one_row_is_counted_in_singular(logged_runtime):
+    app = open_page(PAGE)
+    app.multiselect(key="log_outcomes").select(SyncOutcome.FAILED).run()
+
+    assert "1 event, page 1 of 1. Select a row to see its details." in texts(app)
+    assert "Export CSV (1 row)" in [str(button.label) for button in app.get("download_button")]
+
+
+@pytest.mark.parametrize(("language", "placeholder"), [("en", "All outcomes"), ("ja", "すべての結果")])
+def test_outcome_filter_placeholder_is_translated(logged_runtime, language, placeholder):
+    app = open_page(PAGE, language)
+
+    assert app.multiselect(key="log_outcomes").placeholder == placeholder
+
+
+def test_table_shows_compact_columns(logged_runtime):
+    app = open_page(PAGE)
+
+    columns = list(app.dataframe[0].proto.column_order)
+    assert columns == ["time", "booking_page", "guest", "outcome", "person", "event", "api_calls", "duration_ms"]

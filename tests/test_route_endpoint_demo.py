@@ -29,8 +29,8 @@ from core.web.route import route_routes
 from tests.demo_org_fixtures import TEST_CALLBACK_URL, demo_org, demo_org_server  # noqa: F401
 from tests.routing_fixtures import add_user
 
-PRODUCT_DEMO_URL = "https://booking.example.com/demo-sales/product-demo"
-INTRO_URL = "https://booking.example.com/demo-sales/intro-call"
+PRODUCT_DEMO_URL = "http://127.0.0.1:8501/demo-booking/product-demo"
+INTRO_URL = "http://127.0.0.1:8501/demo-booking/intro-call"
 TARO = "taro.yamada@example.jp"  # prospect 3001: Japan, 1200 employees
 
 

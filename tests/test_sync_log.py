@@ -244,3 +244,39 @@ def test_csv_export_in_japanese_uses_tokyo_time(logged_store, team_ids):
     assert rows[1][0] == "2026-12-01T10:00:00+09:00"
     assert rows[1][5] == "リード作成"
     assert rows[1][6] == "00Q000000000000001"
+
+
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_export_neutralizes_formulas(empty_store, team_ids, prefix):
+    with session_scope(empty_store) as session:
+        add_log(
+            session,
+            team_ids[0],
+            1,
+            guest_name=f'{prefix}HYPERLINK("http://evil.example","x")',
+            error_message=f"{prefix}1+1",
+            api_calls=2,
+        )
+
+    data = export_sync_log_csv(
+        empty_store, team_ids[0], SyncLogFilter(), language="en", record_url=record_url, viewer=None
+    )
+
+    rows = read_csv(data)
+    row = dict(zip(rows[0], rows[1]))
+    assert row["Guest name"] == f"'{prefix}HYPERLINK(\"http://evil.example\",\"x\")"
+    assert row["Error message"] == f"'{prefix}1+1"
+    assert row["Guest email"] == "guest1@example.com"
+
+
+def test_csv_export_keeps_numbers_numeric(empty_store, team_ids):
+    with session_scope(empty_store) as session:
+        add_log(session, team_ids[0], 1, api_calls=2, duration_ms=310, attempts=1)
+
+    data = export_sync_log_csv(
+        empty_store, team_ids[0], SyncLogFilter(), language="en", record_url=record_url, viewer=None
+    )
+
+    line = data.decode("utf-8-sig").splitlines()[1]
+    # csv.writer quotes no cell here, so a spreadsheet reads 2, 310 and 1 as numbers.
+    assert ",2,310,1," in line

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from core.auth.audit import Actor, record_audit
 from core.auth.errors import EmailTakenError, InvalidDisplayNameError, InvalidEmailError
 from core.auth.passwords import hash_password, validate_new_password
+from core.i18n import LANGUAGES
 from core.store.db import session_scope
 from core.store.models import User
 
@@ -40,6 +41,8 @@ class UserView:
     last_sign_in_at: datetime | None = None
     locked_until: datetime | None = None
     has_password: bool = True
+    # The screen language the user last chose, or None to follow the browser.
+    language: str | None = None
 
 
 def user_view(user: User) -> UserView:
@@ -51,6 +54,7 @@ def user_view(user: User) -> UserView:
         last_sign_in_at=user.last_sign_in_at,
         locked_until=user.locked_until,
         has_password=bool(user.password_hash),
+        language=user.language if user.language in LANGUAGES else None,
     )
 
 
@@ -155,3 +159,22 @@ def has_users(engine: Engine) -> bool:
     """Return whether any user exists; until one does, only the first-owner form is reachable."""
     with session_scope(engine) as session:
         return session.exec(select(User.id).limit(1)).first() is not None
+
+
+def set_language(engine: Engine, user_id: int, language: str) -> None:
+    """Store the screen language the user chose, for their next sessions.
+
+    Raises ValueError for a language the console has no catalog for, and
+    LookupError when no user has user_id.
+    """
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown screen language {language!r}: use one of {', '.join(LANGUAGES)}")
+    with session_scope(engine) as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise LookupError(f"no user has id {user_id}")
+        if user.language == language:
+            return
+        user.language = language
+        session.add(user)
+    logger.info("user %s chose the screen language %s", user_id, language)

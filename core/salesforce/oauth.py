@@ -1,9 +1,10 @@
 """The OAuth 2.0 web-server flow with PKCE against a team's External Client App.
 
 The flow leaves the Streamlit session (the browser goes to Salesforce and comes
-back to /oauth/salesforce/callback), so ``state`` and the PKCE code_verifier are
-kept server-side in OAuthState: the verifier encrypted, valid for 10 minutes,
-usable once.
+back to /oauth/salesforce/callback), so ``state``, the PKCE code_verifier and
+the credentials being tried are kept server-side in OAuthState: the verifier
+and the Consumer Secret encrypted, valid for 10 minutes, usable once. The
+credentials reach the team's connection only when the token exchange succeeds.
 
 Scopes requested by default: ``api refresh_token``; callers add ``pardot_api``
 for Account Engagement. The External Client App must allow the OAuth scopes
@@ -35,7 +36,7 @@ from core.auth.permissions import Action, require
 from core.salesforce import errors
 from core.salesforce.client import DEFAULT_API_VERSION, SalesforceClient
 from core.salesforce.errors import OAuthError, SalesforceError, TransportError, error_from_response
-from core.secrets import Secret, SecretBox
+from core.secrets import Secret, SecretBox, SecretDecryptionError
 from core.store.db import session_scope
 from core.store.models import ConnectionStatus, OAuthState, SalesforceConnection
 
@@ -90,6 +91,18 @@ class TokenResponse:
     issued_at: datetime | None
     # The granted scopes, space-separated, such as "api refresh_token pardot_api".
     scope: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    """An External Client App's login URL, Consumer Key and Consumer Secret.
+
+    consumer_secret None stands for the secret saved on the team's connection.
+    """
+
+    login_url: str
+    consumer_key: str
+    consumer_secret: Secret | None = None
 
 
 def normalize_login_url(raw: str, extra_allowed: Sequence[str] = ()) -> str:
@@ -192,6 +205,7 @@ def start_authorization(
     *,
     scopes: Sequence[str] = OAUTH_SCOPES,
     actor: Actor | None = None,
+    credentials: ClientCredentials | None = None,
 ) -> str:
     """Store a new pending authorization and return the authorize URL to open.
 
@@ -199,21 +213,29 @@ def start_authorization(
     "pardot_api"); they are stored with the pending authorization. Also deletes
     pending authorizations of any team that have expired. actor, when given,
     is the console user who alone may complete it; None stands for the system
-    (demo seeding), whose authorization any callback completes. Raises OAuthError
-    (credentials_missing) when no credentials are saved, and ValueError for a
-    scope that is not a lower-case scope name.
+    (demo seeding), whose authorization any callback completes.
+
+    credentials, when given, are new External Client App credentials to try
+    (their login URL must come from normalize_login_url). They are kept with
+    the pending authorization and reach the connection only when the token
+    exchange succeeds, so the saved credentials and tokens stay in use until
+    then. Without them the saved credentials are used.
+
+    Raises OAuthError (credentials_missing) when no credentials are given or
+    saved, and ValueError for a blank Consumer Key, a missing Consumer Secret
+    or a scope that is not a lower-case scope name.
     """
     scope = _join_scopes(scopes)
-    connection = _load_connection(engine, team_id)
-    oauth_client = WebApplicationClient(connection.consumer_key)
+    login_url, consumer_key, consumer_secret_enc = _credentials_to_try(engine, box, team_id, credentials)
+    oauth_client = WebApplicationClient(consumer_key)
     code_verifier = oauth_client.create_code_verifier(_CODE_VERIFIER_LENGTH)
     code_challenge = oauth_client.create_code_challenge(code_verifier, "S256")
     state = secrets.token_urlsafe(32)
 
-    _permit_loopback_http(connection.login_url)
+    _permit_loopback_http(login_url)
     session = OAuth2Session(client=oauth_client, redirect_uri=redirect_uri, scope=scope.split())
     authorize_url, _ = session.authorization_url(
-        connection.login_url + AUTHORIZE_PATH,
+        login_url + AUTHORIZE_PATH,
         state=state,
         code_challenge=code_challenge,
         code_challenge_method="S256",
@@ -226,7 +248,9 @@ def start_authorization(
                 state=state,
                 team_id=team_id,
                 code_verifier_enc=box.encrypt(code_verifier),
-                login_url=connection.login_url,
+                login_url=login_url,
+                consumer_key=consumer_key,
+                consumer_secret_enc=consumer_secret_enc,
                 redirect_uri=redirect_uri,
                 scope=scope,
                 user_id=actor.user_id if actor is not None else None,
@@ -250,7 +274,10 @@ def complete_authorization(
     """Exchange the authorization code, read the user's identity and API usage, and store the connection.
 
     The pending authorization is deleted first, so a state works once even
-    when the exchange fails. Tokens are stored encrypted.
+    when the exchange fails. On success the credentials the authorization
+    started with, the tokens (encrypted) and the identity replace the stored
+    ones, creating the connection on a first connect. On any failure the
+    stored connection stays exactly as it was.
 
     Raises OAuthError with error_code state_invalid, state_expired,
     refresh_token_missing or the token endpoint's error (invalid_client_id,
@@ -260,15 +287,13 @@ def complete_authorization(
     """
     pending = _consume_state(engine, state, now)
     _check_state_user(engine, pending, actor, now)
-    connection = _load_connection(engine, pending.team_id)
-    consumer_secret = box.decrypt(connection.consumer_secret_enc)
+    credentials = _pending_credentials(engine, box, pending)
     code_verifier = box.decrypt(pending.code_verifier_enc)
 
     try:
-        token = _exchange_code(connection, consumer_secret, code_verifier, pending.redirect_uri, code, http)
+        token = _exchange_code(credentials, code_verifier, pending.redirect_uri, code, http)
     except OAuthError as exc:
-        exc.next_step_params.update(callback_url=pending.redirect_uri, login_url=connection.login_url)
-        _record_error(engine, pending.team_id, callback_error_code(exc))
+        exc.next_step_params.update(callback_url=pending.redirect_uri, login_url=credentials.login_url)
         raise
 
     try:
@@ -281,13 +306,61 @@ def complete_authorization(
             pending.team_id,
             exc.error_code or type(exc).__name__,
         )
-        _revoke_quietly(connection.login_url, token.refresh_token or token.access_token, http)
-        _record_error(engine, pending.team_id, callback_error_code(exc))
+        _revoke_quietly(credentials.login_url, token.refresh_token or token.access_token, http)
         raise
 
+    stored, replaced = _store_connection(engine, box, pending.team_id, credentials, token, identity, daily, actor, now)
+    logger.info(
+        "connected team %s to org %s as user %s (token issued at %s)",
+        pending.team_id,
+        stored.org_id,
+        stored.user_id,
+        token.issued_at.isoformat() if token.issued_at else "unknown",
+    )
+
+    # A reconnect replaces the old authorization, so end it instead of leaving it valid at Salesforce.
+    if replaced is not None:
+        _revoke_quietly(replaced.login_url, replaced.refresh_token, http)
+    return stored
+
+
+@dataclass(frozen=True)
+class _ReplacedAuthorization:
+    """A refresh token that a new authorization replaced, with the login URL that issued it."""
+
+    login_url: str
+    refresh_token: Secret
+
+
+def _store_connection(
+    engine: Engine,
+    box: SecretBox,
+    team_id: int,
+    credentials: ClientCredentials,
+    token: TokenResponse,
+    identity: dict[str, Any],
+    daily: dict[str, Any],
+    actor: Actor | None,
+    now: datetime,
+) -> tuple[SalesforceConnection, _ReplacedAuthorization | None]:
+    """Write a completed authorization to the team's connection in one transaction.
+
+    Returns the stored connection and the refresh token it replaced, if any,
+    with the login URL that issued it.
+    """
     with session_scope(engine) as session:
-        stored = session.get(SalesforceConnection, connection.id)
-        replaced_refresh_enc = stored.refresh_token_enc
+        stored = session.exec(select(SalesforceConnection).where(SalesforceConnection.team_id == team_id)).first()
+        if stored is None:
+            stored = SalesforceConnection(
+                team_id=team_id, login_url=credentials.login_url, consumer_key="", consumer_secret_enc=""
+            )
+        replaced = (
+            _ReplacedAuthorization(stored.login_url, box.decrypt(stored.refresh_token_enc))
+            if stored.refresh_token_enc
+            else None
+        )
+        _apply_credentials(session, stored, box, credentials, actor, now)
+
         stored.access_token_enc = box.encrypt(token.access_token)
         stored.refresh_token_enc = box.encrypt(token.refresh_token)
         stored.instance_url = token.instance_url
@@ -299,25 +372,55 @@ def complete_authorization(
         stored.status = ConnectionStatus.CONNECTED
         stored.connected_at = now
         stored.last_error_code = None
-        _audit_connected(session, stored, actor, now)
         if "Max" in daily and "Remaining" in daily:
             stored.api_usage_max = int(daily["Max"])
             stored.api_usage_used = int(daily["Max"]) - int(daily["Remaining"])
             stored.api_usage_at = now
         session.add(stored)
+        session.flush()
+        _audit_connected(session, stored, actor, now)
+    return stored, replaced
 
-    logger.info(
-        "connected team %s to org %s as user %s (token issued at %s)",
-        pending.team_id,
-        stored.org_id,
-        stored.user_id,
-        token.issued_at.isoformat() if token.issued_at else "unknown",
+
+def _apply_credentials(
+    session: Session,
+    stored: SalesforceConnection,
+    box: SecretBox,
+    credentials: ClientCredentials,
+    actor: Actor | None,
+    now: datetime,
+) -> None:
+    """Put the authorization's credentials on the connection and audit what changed."""
+    before = {"login_url": stored.login_url, "consumer_key": stored.consumer_key} if stored.consumer_key else {}
+    after = {"login_url": credentials.login_url, "consumer_key": credentials.consumer_key}
+    changed = [name for name, value in after.items() if before.get(name) != value]
+    secret_replaced = _saved_secret(box, stored) != credentials.consumer_secret.reveal()
+
+    stored.login_url = credentials.login_url
+    stored.consumer_key = credentials.consumer_key
+    stored.consumer_secret_enc = box.encrypt(credentials.consumer_secret)
+    if not changed and not secret_replaced:
+        return
+    record_audit(
+        session,
+        actor=actor or Actor.system(),
+        action="salesforce.credentials_saved",
+        now=now,
+        team_id=stored.team_id,
+        target="Salesforce credentials",
+        before={name: before.get(name) for name in changed} or None,
+        after={name: after[name] for name in changed} | ({"consumer_secret": "replaced"} if secret_replaced else {}),
     )
 
-    # A reconnect replaces the old authorization, so end it instead of leaving it valid at Salesforce.
-    if replaced_refresh_enc:
-        _revoke_quietly(connection.login_url, box.decrypt(replaced_refresh_enc), http)
-    return stored
+
+def _saved_secret(box: SecretBox, stored: SalesforceConnection) -> str | None:
+    """Return the connection's saved Consumer Secret, or None when none is saved or it cannot be decrypted."""
+    if not stored.consumer_secret_enc:
+        return None
+    try:
+        return box.decrypt(stored.consumer_secret_enc).reveal()
+    except SecretDecryptionError:
+        return None
 
 
 def _check_state_user(engine: Engine, pending: OAuthState, actor: Actor | None, now: datetime) -> None:
@@ -493,20 +596,50 @@ def _load_connection(engine: Engine, team_id: int) -> SalesforceConnection:
     return connection
 
 
+def _credentials_to_try(
+    engine: Engine, box: SecretBox, team_id: int, credentials: ClientCredentials | None
+) -> tuple[str, str, str]:
+    """Return (login URL, Consumer Key, encrypted Consumer Secret) for a new pending authorization."""
+    if credentials is None:
+        connection = _load_connection(engine, team_id)
+        return connection.login_url, connection.consumer_key, connection.consumer_secret_enc
+
+    consumer_key = credentials.consumer_key.strip()
+    if not consumer_key:
+        raise ValueError("the Consumer Key is required: copy it from the External Client App's OAuth settings")
+    if credentials.consumer_secret is not None and credentials.consumer_secret.reveal().strip():
+        return credentials.login_url, consumer_key, box.encrypt(credentials.consumer_secret.reveal().strip())
+
+    with session_scope(engine) as session:
+        saved = session.exec(select(SalesforceConnection).where(SalesforceConnection.team_id == team_id)).first()
+    if saved is None or not saved.consumer_secret_enc:
+        raise ValueError(f"team {team_id} has no saved Consumer Secret: enter the Consumer Secret")
+    return credentials.login_url, consumer_key, saved.consumer_secret_enc
+
+
+def _pending_credentials(engine: Engine, box: SecretBox, pending: OAuthState) -> ClientCredentials:
+    """Return the credentials a pending authorization started with."""
+    if pending.consumer_key is None or pending.consumer_secret_enc is None:
+        connection = _load_connection(engine, pending.team_id)
+        return ClientCredentials(
+            connection.login_url, connection.consumer_key, box.decrypt(connection.consumer_secret_enc)
+        )
+    return ClientCredentials(pending.login_url, pending.consumer_key, box.decrypt(pending.consumer_secret_enc))
+
+
 def _exchange_code(
-    connection: SalesforceConnection,
-    consumer_secret: Secret,
+    credentials: ClientCredentials,
     code_verifier: Secret,
     redirect_uri: str,
     code: str,
     http: requests.Session | None,
 ) -> TokenResponse:
-    session = _token_session(connection.consumer_key, connection.login_url, http, redirect_uri=redirect_uri)
+    session = _token_session(credentials.consumer_key, credentials.login_url, http, redirect_uri=redirect_uri)
     try:
         token = session.fetch_token(
-            connection.login_url + TOKEN_PATH,
+            credentials.login_url + TOKEN_PATH,
             code=code,
-            client_secret=consumer_secret.reveal(),
+            client_secret=credentials.consumer_secret.reveal(),
             include_client_id=True,
             code_verifier=code_verifier.reveal(),
             timeout=TIMEOUT_SECONDS,
@@ -652,16 +785,6 @@ def _revoke_quietly(login_url: str, token: Secret, http: requests.Session | None
             "could not revoke an unused token (%s), so it stays valid until the app's refresh token policy ends it",
             exc.error_code or type(exc).__name__,
         )
-
-
-def _record_error(engine: Engine, team_id: int, error_code: str) -> None:
-    with session_scope(engine) as session:
-        connection = session.exec(
-            select(SalesforceConnection).where(SalesforceConnection.team_id == team_id)
-        ).first()
-        if connection is not None:
-            connection.last_error_code = error_code
-            session.add(connection)
 
 
 def _clear_tokens(connection: SalesforceConnection) -> None:

@@ -117,7 +117,13 @@ class OAuthState(SQLModel, table=True):
     code_verifier_enc: str
     # Space-separated OAuth scopes requested, e.g. "api refresh_token pardot_api".
     scope: str = Field(default="api refresh_token", sa_column_kwargs={"server_default": "api refresh_token"})
+    # The External Client App credentials the authorization uses. They reach the
+    # connection only when the token exchange succeeds, so a wrong Consumer Secret
+    # never replaces a working one. None (rows from before migration 0004) means
+    # the credentials saved on the connection.
     login_url: str
+    consumer_key: str | None = None
+    consumer_secret_enc: str | None = None
     redirect_uri: str
     expires_at: datetime
 

@@ -24,6 +24,9 @@ EXPORT_CHUNK_SIZE = 500
 # Excel opens a UTF-8 CSV with Japanese text correctly only when it starts with a BOM.
 UTF8_BOM = "\ufeff"
 
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV Injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
 
 @dataclass(frozen=True)
 class SyncLogFilter:
@@ -290,7 +293,7 @@ def _csv_row(
     record_url: Callable[[str, str], str | None],
 ) -> list[Any]:
     links = [record_url(record["sobject"], record["id"]) or record["id"] for record in entry.records]
-    return [
+    row = [
         entry.created_at.astimezone(zone).isoformat(timespec="seconds"),
         entry.booking_page_name or "",
         entry.guest_name,
@@ -305,3 +308,13 @@ def _csv_row(
         entry.error_message or "",
         entry.booking_uid,
     ]
+    return [neutralize_formula(cell) if isinstance(cell, str) else cell for cell in row]
+
+
+def neutralize_formula(text: str) -> str:
+    """Return text with a leading single quote when a spreadsheet would run it as a formula.
+
+    Guest names, page names and Salesforce messages come from outside, so a cell
+    such as =HYPERLINK(...) must open as text.
+    """
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text

@@ -377,8 +377,8 @@ def render_subject(page: BookingPage, event: BookingEvent) -> str:
 def map_answers(answers: Iterable[Answer], mapping: Mapping[str, str]) -> tuple[dict[str, str], list[Answer]]:
     """Split answers into Lead field values by mapping and the answers no field takes.
 
-    Question labels match case-insensitively; several answers mapped to one
-    field are joined with ", ".
+    Question labels match case-insensitively. Several answers mapped to one
+    field are joined with ", ", and a value repeated by a second question is kept once.
     """
     targets = {question.strip().casefold(): target for question, target in mapping.items()}
     mapped: dict[str, list[str]] = {}
@@ -389,7 +389,10 @@ def map_answers(answers: Iterable[Answer], mapping: Mapping[str, str]) -> tuple[
             continue
         target = targets.get(answer.question.casefold())
         if target in MAPPABLE_LEAD_FIELDS:
-            mapped.setdefault(target, []).extend(values)
+            field_values = mapped.setdefault(target, [])
+            for value in values:
+                if value not in field_values:
+                    field_values.append(value)
         else:
             unmapped.append(answer)
     return {name: ", ".join(values) for name, values in mapped.items()}, unmapped

@@ -370,7 +370,7 @@ def _finish(
         log.detail_key = result.detail_key
         log.detail_params = result.detail_params
         _clear_error(log)
-        _record_usage(log, usage, outbox.attempts, now)
+        _record_usage(log, usage, claimed, outbox.attempts, now)
         session.add(log)
 
     logger.info(
@@ -434,7 +434,7 @@ def _requeue(
         log.error_message = error.message
         log.next_step_key = error.next_step_key
         log.next_step_params = error.next_step_params
-        _record_usage(log, usage, attempts, now)
+        _record_usage(log, usage, claimed, attempts, now)
         session.add(log)
 
 
@@ -466,7 +466,7 @@ def _mark_failed(
         log.error_message = error_message
         log.next_step_key = next_step_key
         log.next_step_params = next_step_params
-        _record_usage(log, usage, attempts, now)
+        _record_usage(log, usage, claimed, attempts, now)
         session.add(log)
 
 
@@ -484,11 +484,12 @@ def _clear_error(log: SyncLog) -> None:
     log.next_step_params = {}
 
 
-def _record_usage(log: SyncLog, usage: _Usage, attempts: int, now: datetime) -> None:
-    # Calls and time add up over retries, so the row shows what the event cost in total.
+def _record_usage(log: SyncLog, usage: _Usage, claimed: _Claimed, attempts: int, now: datetime) -> None:
+    # Calls, time and attempts add up over retries, so the row shows what the event cost in total.
+    # The outbox count restarts at a manual retry, so the row adds this run's attempts to its own count.
     log.api_calls += usage.api_calls
     log.duration_ms += usage.duration_ms
-    log.attempts = attempts
+    log.attempts = max(log.attempts + attempts - claimed.attempts, attempts)
     log.updated_at = now
 
 
@@ -500,7 +501,9 @@ def _code(exc: SalesforceError) -> str:
 
 
 def retry_failed(engine: Engine, sync_log_id: int, now: datetime, *, actor: Actor) -> None:
-    """Queue the failed event behind sync log row sync_log_id again, with a fresh attempt count.
+    """Queue the failed event behind sync log row sync_log_id again, with a fresh automatic retry budget.
+
+    The outbox attempt count restarts at 0; the sync log row keeps counting every attempt.
 
     Raises LookupError when the row does not exist, PermissionDenied when actor
     may not retry syncs in the row's team, and ValueError when it has not failed.
@@ -538,7 +541,6 @@ def retry_failed(engine: Engine, sync_log_id: int, now: datetime, *, actor: Acto
         log.detail_key = "sync.detail.retry_requested"
         log.detail_params = {}
         _clear_error(log)
-        log.attempts = 0
         log.updated_at = now
         session.add(log)
     logger.info("sync log row %s (outbox %s) queued again by a manual retry", sync_log_id, log.outbox_id)
