@@ -49,7 +49,7 @@ OLD_PUBLIC_URLS = {
     PRODUCT_DEMO_EVENT_TYPE_UID: "https://booking.example.com/demo-sales/product-demo",
 }
 
-# How long the seeding thread waits for the app's own HTTP server to answer.
+# How long the seeding thread waits for the app's own HTTP server to respond.
 SERVER_WAIT_SECONDS = 60.0
 
 
@@ -190,7 +190,7 @@ def _wait_for_server(http: requests.Session, base_url: str) -> None:
             pass
         if time.monotonic() > deadline:
             raise TimeoutError(
-                f"the app did not answer at {base_url} within {SERVER_WAIT_SECONDS:.0f} s: "
+                f"the app did not respond at {base_url} within {SERVER_WAIT_SECONDS:.0f} s: "
                 "set APP_PUBLIC_URL to the address this app listens on"
             )
         time.sleep(0.5)

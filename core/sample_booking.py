@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +20,7 @@ from core.secrets import SecretBox
 from core.store.db import session_scope
 from core.store.models import BookingPage, Team
 from core.teams import webhook_url
-from core.webhooks.jicoo import SIGNATURE_HEADER, sign
+from core.webhooks.jicoo import booked_payload, signed_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -88,35 +87,22 @@ def build_sample_booking(
         }
 
     values = SAMPLE_ANSWERS.get(language, SAMPLE_ANSWERS["en"])
-    answers = [
-        {"question": label, "content": [values[lead_field]]}
+    answers = {
+        label: values[lead_field]
         for lead_field, label in question_per_field(page.answer_mapping, language).items()
         if lead_field in values
-    ]
-
-    return {
-        "createdAt": _iso(now),
-        "event": "guest_booked",
-        "object": {
-            "uid": uid,
-            "eventTypeUid": page.event_type_uid,
-            "status": "open",
-            "timeZone": SAMPLE_ZONE.key,
-            "startedAt": _iso(start),
-            "endedAt": _iso(end),
-            "createdAt": _iso(now),
-            "updatedAt": _iso(now),
-            "contact": contact,
-            "answers": answers,
-            "tracking": {
-                "utm_campaign": "",
-                "utm_source": "",
-                "utm_medium": "",
-                "utm_content": "",
-                "utm_term": "",
-            },
-        },
     }
+
+    return booked_payload(
+        uid=uid,
+        event_type_uid=page.event_type_uid,
+        time_zone=SAMPLE_ZONE.key,
+        started_at=start,
+        ended_at=end,
+        contact=contact,
+        answers=answers,
+        now=now,
+    )
 
 
 def question_per_field(answer_mapping: dict[str, str], language: str) -> dict[str, str]:
@@ -146,10 +132,6 @@ def _is_japanese_character(character: str) -> bool:
     code = ord(character)
     # Hiragana and katakana, CJK ideographs, and full-width forms.
     return 0x3040 <= code <= 0x30FF or 0x4E00 <= code <= 0x9FFF or 0xFF00 <= code <= 0xFFEF
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def send_sample_booking(
@@ -182,11 +164,7 @@ def send_sample_booking(
         slug = team.slug
 
     payload = build_sample_booking(page, guest, now, language=language)
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    headers = {
-        "Content-Type": "application/json",
-        SIGNATURE_HEADER: sign(body, secret.reveal(), int(now.timestamp())),
-    }
+    body, headers = signed_delivery(payload, secret.reveal(), now)
 
     url = webhook_url(settings.public_url, slug)
     sender = http or requests

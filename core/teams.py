@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from core.auth.audit import Actor, record_audit
 from core.auth.permissions import Action, require
+from core.i18n import LocalizedValueError
 from core.secrets import SecretBox
 from core.store.db import session_scope
 from core.store.models import Membership, Plan, Role, Team
@@ -24,13 +25,8 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 MIN_WEBHOOK_SECRET_LENGTH = 16
 
 
-class TeamSettingError(ValueError):
+class TeamSettingError(LocalizedValueError):
     """A team setting is invalid; ``message_key`` names the i18n message to show."""
-
-    def __init__(self, message: str, *, message_key: str, **params: object) -> None:
-        super().__init__(message)
-        self.message_key = message_key
-        self.params = params
 
 
 @dataclass(frozen=True)

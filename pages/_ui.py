@@ -16,7 +16,7 @@ from core.auth.audit import Actor
 from core.auth.permissions import ROLE_RANK, Action, Decision, PermissionDenied, decide
 from core.auth.sessions import user_for_session
 from core.auth.users import set_language
-from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, load_catalog, translate
+from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, LocalizedError, load_catalog, translate
 from core.runtime import Runtime, get_runtime
 from core.salesforce.errors import SalesforceError
 from core.store.models import Role
@@ -287,7 +287,7 @@ def require_team() -> TeamView:
         try:
             created = create_team(runtime().engine, name, slug, now(), owner=current_actor())
         except TeamSettingError as exc:
-            st.error(t(exc.message_key, **exc.params))
+            show_localized_error(exc)
         else:
             st.session_state[TEAM_KEY] = created.id
             st.rerun()
@@ -390,6 +390,16 @@ def open_session(ticket: str) -> None:
     target = json.dumps(url).replace("</", "<\\/")
     st.html(f"<script>window.location.replace({target});</script>", unsafe_allow_javascript=True)
     st.markdown(same_tab_link(url, t("auth.sign_in.continue")), unsafe_allow_html=True)
+
+
+def localized_text(exc: LocalizedError) -> str:
+    """Return the message of exc in the chosen language."""
+    return t(exc.message_key, **exc.params)
+
+
+def show_localized_error(exc: LocalizedError) -> None:
+    """Show the message of exc, such as what is wrong with a value the user entered, in the chosen language."""
+    st.error(localized_text(exc))
 
 
 def show_salesforce_error(exc: SalesforceError, **params: object) -> None:

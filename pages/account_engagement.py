@@ -66,12 +66,14 @@ from pages._ui import (
     display_zone_name,
     escape_markdown,
     format_time,
+    localized_text,
     next_step,
     now,
     permission,
     require_team,
     runtime,
     same_tab_link,
+    show_localized_error,
     show_read_only,
     show_salesforce_error,
     t,
@@ -236,16 +238,16 @@ def save_draft(state: EditorState, team_id: int, form_id: int) -> None:
         saved = save_rules(runtime().engine, current_actor(), team_id, form_id, draft, draft.version, now())
     except InvalidRuleSetError as exc:
         state.set_problems(exc.problems)
-        state.set_message("error", t(exc.message_key))
+        state.set_message("error", localized_text(exc))
         return
     except StaleRulesError as exc:
-        state.set_message("stale", t(exc.message_key))
+        state.set_message("stale", localized_text(exc))
         return
     except PermissionDenied as exc:
         state.set_message("error", denied_text(exc))
         return
     except FormNotCachedError as exc:
-        state.set_message("error", t(exc.message_key))
+        state.set_message("error", localized_text(exc))
         return
 
     state.reset(saved.rule_set)
@@ -367,7 +369,7 @@ def render_business_unit_form(team: TeamView, settings: BusinessUnitSettings | N
     try:
         save_business_unit(runtime().engine, team.id, business_unit_id, environment, now(), actor=current_actor())
     except BusinessUnitIdError as exc:
-        st.error(t(exc.key, **exc.params))
+        show_localized_error(exc)
         return
     except PermissionDenied as exc:
         st.error(denied_text(exc))
@@ -461,7 +463,7 @@ def render_routing(team: TeamView, form: CachedForm, can_edit: bool) -> None:
             except PermissionDenied as exc:
                 st.error(denied_text(exc))
             except FormNotCachedError as exc:
-                st.error(t(exc.message_key))
+                show_localized_error(exc)
             else:
                 st.rerun()
         return

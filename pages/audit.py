@@ -8,8 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.auth.audit_log import AuditEntry, audit_action_key
-from core.auth.audit_log_queries import AuditFilter, audit_choices, fetch_audit_page
+from core.auth.audit_log import AuditEntry, AuditFilter, audit_action_key, audit_choices, fetch_audit_page
 from core.auth.permissions import Action, PermissionDenied
 from core.teams import TeamView
 from pages._ui import (

@@ -38,6 +38,7 @@ from pages._ui import (
     permission,
     require_team,
     runtime,
+    show_localized_error,
     show_read_only,
     t,
 )
@@ -108,7 +109,7 @@ def render_webhook(team: TeamView, disabled: bool) -> None:
         except PermissionDenied as exc:
             st.error(denied_text(exc))
         except TeamSettingError as exc:
-            st.error(t(exc.message_key, **exc.params))
+            show_localized_error(exc)
         else:
             st.session_state[FLASH_KEY] = "booking_pages.webhook.secret_saved"
             st.rerun()

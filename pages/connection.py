@@ -34,6 +34,7 @@ from pages._ui import (
     denial_reason,
     require_team,
     runtime,
+    show_localized_error,
     show_read_only,
     show_salesforce_error,
     t,
@@ -361,7 +362,7 @@ def connect(
     try:
         login_url = login_url_for(option, my_domain)
     except oauth.LoginUrlError as exc:
-        st.error(t(exc.key, **exc.params))
+        show_localized_error(exc)
         return
 
     engine, box, settings = runtime().engine, runtime().box, runtime().settings

@@ -20,6 +20,7 @@ from pages._ui import (
     require_team,
     role_label,
     runtime,
+    show_localized_error,
     show_read_only,
     t,
 )
@@ -51,7 +52,7 @@ def show_change_error(exc: Exception) -> None:
     if isinstance(exc, PermissionDenied):
         st.error(denied_text(exc))
     elif isinstance(exc, AuthError):
-        st.error(t(exc.message_key, **exc.params))
+        show_localized_error(exc)
 
 
 def render_list(members: list[MemberView]) -> None:

@@ -9,7 +9,7 @@ from core.auth.errors import AuthError
 from core.auth.passwords import MIN_PASSWORD_LENGTH
 from core.auth.sessions import create_ticket
 from core.teams import TeamSettingError
-from pages._ui import now, open_session, runtime, t
+from pages._ui import now, open_session, runtime, show_localized_error, t
 
 TICKET_KEY = "setup_ticket"
 
@@ -47,11 +47,8 @@ def main() -> None:
 
     try:
         created = create_first_owner(runtime().engine, email, name, password, team_name, team_slug, now())
-    except AuthError as exc:
-        st.error(t(exc.message_key, **exc.params))
-        return
-    except TeamSettingError as exc:
-        st.error(t(exc.message_key, **exc.params))
+    except (AuthError, TeamSettingError) as exc:
+        show_localized_error(exc)
         return
     st.session_state[TICKET_KEY] = create_ticket(runtime().engine, created.user.id, now())
     st.rerun()

@@ -101,7 +101,7 @@ def test_normalize_login_url_rejects_with_example(raw, key, match):
         normalize_login_url(raw)
 
     assert isinstance(raised.value, ValueError)
-    assert raised.value.key == key
+    assert raised.value.message_key == key
     assert "https://" in str(raised.value)
     assert translate(key, "ja", **raised.value.params) != key
 

@@ -95,7 +95,7 @@ def test_business_unit_id_rejects_with_key(raw, key):
         validate_business_unit_id(raw)
 
     assert isinstance(raised.value, ValueError)
-    assert raised.value.key == key
+    assert raised.value.message_key == key
     assert "0Uv" in str(raised.value)
     assert translate(key, "ja", **raised.value.params) != key
 

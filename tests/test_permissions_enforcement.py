@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from core.auth.audit import Actor
-from core.auth.audit_log_queries import AuditFilter, fetch_audit_page
+from core.auth.audit_log import AuditFilter, fetch_audit_page
 from core.auth.permissions import Action, PermissionDenied
 from core.booking_pages import BookingPageSettings, delete_booking_page, list_booking_pages, save_booking_page
 from core.config import load_settings

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from core.i18n import LocalizedError
 
 
-class AuthError(Exception):
+class AuthError(LocalizedError):
     """Base of the account and membership errors.
 
     ``message_key`` names the message in core/i18n/catalog/auth_core.toml and
@@ -13,10 +13,6 @@ class AuthError(Exception):
     """
 
     message_key = "auth_core.error.generic"
-
-    def __init__(self, message: str, **params: Any) -> None:
-        super().__init__(message)
-        self.params: dict[str, Any] = params
 
 
 class InvalidEmailError(AuthError, ValueError):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,7 +20,7 @@ from core.store.models import BookingPage, Team
 from core.sync.names import is_japanese
 from core.teams import read_webhook_secret
 from core.webhooks.intake import IntakeResult, receive_webhook
-from core.webhooks.jicoo import SIGNATURE_HEADER, sign
+from core.webhooks.jicoo import booked_payload, signed_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -190,30 +189,16 @@ def check_form(form: BookingForm, slots: Sequence[Slot]) -> list[FieldProblem]:
 
 def build_booking_payload(page: DemoPage, form: BookingForm, slot: Slot, booking_uid: str, now: datetime) -> dict:
     """Return a guest_booked webhook body in the scheduler's format for the checked form."""
-    answers = [
-        {"question": question, "content": [answer]} for question, answer in form.answers.items() if answer
-    ]
-    return {
-        "createdAt": _iso(now),
-        "event": "guest_booked",
-        "object": {
-            "uid": booking_uid,
-            "eventTypeUid": page.event_type_uid,
-            "status": "open",
-            "timeZone": SLOT_ZONE.key,
-            "startedAt": _iso(slot.start),
-            "endedAt": _iso(slot.end),
-            "createdAt": _iso(now),
-            "updatedAt": _iso(now),
-            "contact": {"email": form.email, "name": form.name},
-            "answers": answers,
-            "tracking": {"utm_campaign": "", "utm_source": "", "utm_medium": "", "utm_content": "", "utm_term": ""},
-        },
-    }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return booked_payload(
+        uid=booking_uid,
+        event_type_uid=page.event_type_uid,
+        time_zone=SLOT_ZONE.key,
+        started_at=slot.start,
+        ended_at=slot.end,
+        contact={"email": form.email, "name": form.name},
+        answers={question: answer for question, answer in form.answers.items() if answer},
+        now=now,
+    )
 
 
 def send_booking(engine: Engine, box: SecretBox, page: DemoPage, payload: dict, now: datetime) -> IntakeResult:
@@ -227,8 +212,7 @@ def send_booking(engine: Engine, box: SecretBox, page: DemoPage, payload: dict, 
             f"team {page.team_slug!r} has no webhook signing secret: set one on the Booking pages screen"
         )
 
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret, int(now.timestamp()))}
+    body, headers = signed_delivery(payload, secret, now)
     result = receive_webhook(engine, box, page.team_slug, headers, body, now)
     logger.info("sent a demo booking for booking page %s of team %s: HTTP %s", page.id, page.team_id, result.status)
     return result

@@ -44,6 +44,27 @@ def load_catalog() -> dict[str, dict[str, str]]:
     return catalog
 
 
+class LocalizedError(Exception):
+    """Base of the errors that carry the message a page shows in the user's language.
+
+    ``message_key`` names the catalog message and ``params`` contains its
+    parameters; str(error) is the English text for logs. A subclass may set
+    message_key as a class attribute instead of passing it.
+    """
+
+    message_key: str
+
+    def __init__(self, message: str, *, message_key: str | None = None, **params: Any) -> None:
+        super().__init__(message)
+        if message_key is not None:
+            self.message_key = message_key
+        self.params: dict[str, Any] = params
+
+
+class LocalizedValueError(LocalizedError, ValueError):
+    """A LocalizedError for a value the user entered."""
+
+
 def translate(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
     """Return the message for key in language, formatted with params.
 

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from core.auth.audit import Actor, record_audit
 from core.auth.permissions import Action, require
 from core.demo_org.constants import DEMO_ORG_ID
+from core.i18n import LocalizedValueError
 from core.pardot.client import PardotClient
 from core.pardot.errors import BusinessUnitError, NotSetUpError, PardotAuthenticationError
 from core.salesforce.connection import refresh_connection
@@ -63,17 +64,8 @@ class Prerequisite(StrEnum):
     BUSINESS_UNIT = "business_unit"  # the Business Unit ID exists in the chosen environment
 
 
-class BusinessUnitIdError(ValueError):
-    """A Business Unit ID is not an 18-character id starting with 0Uv.
-
-    ``key`` and ``params`` name the i18n message (catalog pardot.toml) that
-    explains the problem in the user's language; str() is the English text.
-    """
-
-    def __init__(self, message: str, *, key: str, params: dict[str, str]) -> None:
-        super().__init__(message)
-        self.key = key
-        self.params = params
+class BusinessUnitIdError(LocalizedValueError):
+    """A Business Unit ID is not an 18-character id starting with 0Uv; the message is in catalog pardot.toml."""
 
 
 @dataclass(frozen=True)
@@ -133,22 +125,22 @@ def validate_business_unit_id(raw: str) -> str:
         raise BusinessUnitIdError(
             "the Business Unit ID is empty: copy it from Account Engagement Settings, "
             "an 18-character ID starting with 0Uv",
-            key="pardot.business_unit.empty",
-            params={},
+            message_key="pardot.business_unit.empty",
         )
     if not value.startswith(BUSINESS_UNIT_PREFIX):
         raise BusinessUnitIdError(
             f"the Business Unit ID {value!r} does not start with 0Uv: copy the Business Unit ID "
             "from Account Engagement Settings, not an org ID (00D) or a user ID (005)",
-            key="pardot.business_unit.prefix",
-            params={"value": value},
+            message_key="pardot.business_unit.prefix",
+            value=value,
         )
     if not BUSINESS_UNIT_PATTERN.fullmatch(value):
         raise BusinessUnitIdError(
             f"the Business Unit ID {value!r} has {len(value)} characters: it must be 0Uv followed by "
             "15 letters and digits, 18 characters in all",
-            key="pardot.business_unit.format",
-            params={"value": value, "length": str(len(value))},
+            message_key="pardot.business_unit.format",
+            value=value,
+            length=str(len(value)),
         )
     return value
 

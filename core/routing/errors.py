@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from core.i18n import LocalizedError
+
 if TYPE_CHECKING:
     from core.routing.validation import RuleProblem
 
 
-class RoutingError(Exception):
+class RoutingError(LocalizedError):
     """Base class for every routing rule error."""
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, timezone, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlmodel import select
 from core.routing.text import normalize_text
 from core.store.db import session_scope
 from core.store.models import AccountEngagementForm, BookingPage, FormRouting, RoutingLog
+from core.store.paging import Page, clamp_page, day_range_conditions
 
 logger = logging.getLogger(__name__)
 
@@ -82,18 +83,8 @@ class RoutingLogEntry:
     answers: dict[str, list[str]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class RoutingLogPage:
+class RoutingLogPage(Page[RoutingLogEntry]):
     """One page of filtered rows, newest first, with the count of all matches."""
-
-    entries: list[RoutingLogEntry]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def page_count(self) -> int:
-        return max(1, -(-self.total // self.page_size))
 
 
 def mask_email(value: str) -> str:
@@ -184,8 +175,7 @@ def fetch_routing_log_page(
     A page past the last one returns the last page.
     """
     total = count_routing_log(engine, team_id, filters)
-    page_count = max(1, -(-total // page_size))
-    page = min(max(1, page), page_count)
+    page = clamp_page(page, total, page_size)
 
     with session_scope(engine) as session:
         statement = _select_entries(_conditions(team_id, filters)).limit(page_size).offset((page - 1) * page_size)
@@ -204,12 +194,7 @@ def get_routing_log_entry(
 
 def _conditions(team_id: int, filters: RoutingLogFilter) -> list[Any]:
     conditions: list[Any] = [RoutingLog.team_id == team_id]
-    if filters.start is not None:
-        start = datetime.combine(filters.start, time.min, tzinfo=filters.zone)
-        conditions.append(RoutingLog.created_at >= start.astimezone(timezone.utc))
-    if filters.end is not None:
-        end = datetime.combine(filters.end + timedelta(days=1), time.min, tzinfo=filters.zone)
-        conditions.append(RoutingLog.created_at < end.astimezone(timezone.utc))
+    conditions += day_range_conditions(RoutingLog.created_at, filters.start, filters.end, filters.zone)
     if filters.form_routing_id is not None:
         conditions.append(RoutingLog.form_routing_id == filters.form_routing_id)
     if filters.outcomes:

@@ -19,7 +19,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +33,7 @@ from sqlmodel import Session, select
 
 from core.auth.audit import Actor, record_audit
 from core.auth.permissions import Action, require
+from core.i18n import LocalizedValueError
 from core.salesforce import errors
 from core.salesforce.client import DEFAULT_API_VERSION, SalesforceClient
 from core.salesforce.errors import OAuthError, SalesforceError, TransportError, error_from_response
@@ -67,17 +68,8 @@ _MY_DOMAIN = re.compile(
 _LIGHTNING_DOMAIN = re.compile(r"(?P<name>[a-z0-9-]+(?:--[a-z0-9]+)?)(?P<sandbox>\.sandbox)?\.lightning\.force\.com")
 
 
-class LoginUrlError(ValueError):
-    """A login URL is not one Salesforce serves logins on.
-
-    ``key`` and ``params`` name the i18n message (catalog oauth.toml) that
-    explains the problem in the user's language; str() is the English text.
-    """
-
-    def __init__(self, message: str, *, key: str, params: dict[str, str]) -> None:
-        super().__init__(message)
-        self.key = key
-        self.params = params
+class LoginUrlError(LocalizedValueError):
+    """A login URL is not one Salesforce serves logins on; the message is in catalog oauth.toml."""
 
 
 @dataclass(frozen=True)
@@ -119,8 +111,7 @@ def normalize_login_url(raw: str, extra_allowed: Sequence[str] = ()) -> str:
         raise LoginUrlError(
             "the login URL is empty: enter https://login.salesforce.com, https://test.salesforce.com "
             "or your My Domain URL such as https://acme.my.salesforce.com",
-            key="oauth.login_url.empty",
-            params={},
+            message_key="oauth.login_url.empty",
         )
 
     for extra in extra_allowed:
@@ -136,8 +127,8 @@ def normalize_login_url(raw: str, extra_allowed: Sequence[str] = ()) -> str:
         raise LoginUrlError(
             f"the login URL {raw!r} does not use https: Salesforce serves logins on https only, "
             "for example https://acme.my.salesforce.com",
-            key="oauth.login_url.not_https",
-            params={"url": raw},
+            message_key="oauth.login_url.not_https",
+            url=raw,
         )
 
     lightning = _LIGHTNING_DOMAIN.fullmatch(host)
@@ -145,8 +136,9 @@ def normalize_login_url(raw: str, extra_allowed: Sequence[str] = ()) -> str:
         suggestion = f"https://{lightning['name']}{lightning['sandbox'] or ''}.my.salesforce.com"
         raise LoginUrlError(
             f"{host} is the Lightning Experience address, not a login URL: use {suggestion}",
-            key="oauth.login_url.lightning",
-            params={"url": raw, "suggestion": suggestion},
+            message_key="oauth.login_url.lightning",
+            url=raw,
+            suggestion=suggestion,
         )
 
     allowed = host in {"login.salesforce.com", "test.salesforce.com"} or _MY_DOMAIN.fullmatch(host)
@@ -154,8 +146,8 @@ def normalize_login_url(raw: str, extra_allowed: Sequence[str] = ()) -> str:
         raise LoginUrlError(
             f"the login URL {raw!r} is not a Salesforce login host: use https://login.salesforce.com, "
             "https://test.salesforce.com or a My Domain URL such as https://acme.my.salesforce.com",
-            key="oauth.login_url.unknown_host",
-            params={"url": raw},
+            message_key="oauth.login_url.unknown_host",
+            url=raw,
         )
     return f"https://{host}"
 
@@ -509,20 +501,13 @@ def refresh_access_token(
     TransportError or ServerUnavailableError.
     """
     session = _token_session(consumer_key, login_url, http)
-    try:
-        token = session.refresh_token(
-            login_url + TOKEN_PATH,
-            refresh_token=refresh_token.reveal(),
-            client_id=consumer_key,
-            client_secret=consumer_secret.reveal(),
-            timeout=TIMEOUT_SECONDS,
-        )
-    except requests.RequestException as exc:
-        raise _transport_error(exc) from exc
-    except OAuth2Error as exc:
-        raise _oauthlib_error(exc) from exc
-
-    parsed = _parse_token(token)
+    parsed = _call_token_endpoint(
+        session.refresh_token,
+        login_url,
+        refresh_token=refresh_token.reveal(),
+        client_id=consumer_key,
+        client_secret=consumer_secret.reveal(),
+    )
     if parsed.refresh_token is not None and parsed.refresh_token.reveal() == refresh_token.reveal():
         # requests-oauthlib copies the old refresh token into a response without one.
         parsed = TokenResponse(parsed.access_token, None, parsed.instance_url, parsed.identity_url, parsed.issued_at)
@@ -635,21 +620,14 @@ def _exchange_code(
     http: requests.Session | None,
 ) -> TokenResponse:
     session = _token_session(credentials.consumer_key, credentials.login_url, http, redirect_uri=redirect_uri)
-    try:
-        token = session.fetch_token(
-            credentials.login_url + TOKEN_PATH,
-            code=code,
-            client_secret=credentials.consumer_secret.reveal(),
-            include_client_id=True,
-            code_verifier=code_verifier.reveal(),
-            timeout=TIMEOUT_SECONDS,
-        )
-    except requests.RequestException as exc:
-        raise _transport_error(exc) from exc
-    except OAuth2Error as exc:
-        raise _oauthlib_error(exc) from exc
-
-    parsed = _parse_token(token)
+    parsed = _call_token_endpoint(
+        session.fetch_token,
+        credentials.login_url,
+        code=code,
+        client_secret=credentials.consumer_secret.reveal(),
+        include_client_id=True,
+        code_verifier=code_verifier.reveal(),
+    )
     if parsed.refresh_token is None:
         raise OAuthError(
             "Salesforce issued no refresh token: the External Client App does not allow the refresh_token scope",
@@ -683,6 +661,24 @@ def _token_session(
             session.mount(prefix, adapter)
         session.verify = http.verify
     return session
+
+
+def _call_token_endpoint(
+    call: Callable[..., dict[str, Any]], login_url: str, **arguments: Any
+) -> TokenResponse:
+    """Call the token endpoint of login_url through an OAuth2Session method and parse the response.
+
+    Raises TransportError when Salesforce cannot be reached, the error of
+    _check_token_response for an error response, and OAuthError when oauthlib
+    rejects the response.
+    """
+    try:
+        token = call(login_url + TOKEN_PATH, timeout=TIMEOUT_SECONDS, **arguments)
+    except requests.RequestException as exc:
+        raise _transport_error(exc) from exc
+    except OAuth2Error as exc:
+        raise _oauthlib_error(exc) from exc
+    return _parse_token(token)
 
 
 def _check_token_response(response: requests.Response) -> requests.Response:

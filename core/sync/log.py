@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, timezone, tzinfo
 from typing import Any
 
 from sqlalchemy import Engine, func
@@ -17,6 +17,7 @@ from core.auth.permissions import Action, PermissionDenied, decide, role_in_team
 from core.i18n import translate
 from core.store.db import session_scope
 from core.store.models import BookingPage, Plan, Role, SyncLog, SyncOutcome, Team
+from core.store.paging import Page, clamp_page, day_range_conditions
 
 PAGE_SIZE = 50
 EXPORT_CHUNK_SIZE = 500
@@ -73,18 +74,8 @@ class SyncLogEntry:
         return self.outcome == SyncOutcome.FAILED
 
 
-@dataclass(frozen=True)
-class SyncLogPage:
+class SyncLogPage(Page[SyncLogEntry]):
     """One page of filtered rows, newest first, with the count of all matches."""
-
-    entries: list[SyncLogEntry]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def page_count(self) -> int:
-        return max(1, -(-self.total // self.page_size))
 
 
 def _viewer_conditions(engine: Engine, team_id: int, viewer: Actor | None) -> list[Any]:
@@ -108,12 +99,7 @@ def _viewer_conditions(engine: Engine, team_id: int, viewer: Actor | None) -> li
 
 def _conditions(team_id: int, filters: SyncLogFilter) -> list[Any]:
     conditions: list[Any] = [SyncLog.team_id == team_id]
-    if filters.start is not None:
-        start = datetime.combine(filters.start, time.min, tzinfo=filters.zone)
-        conditions.append(SyncLog.created_at >= start.astimezone(timezone.utc))
-    if filters.end is not None:
-        end = datetime.combine(filters.end + timedelta(days=1), time.min, tzinfo=filters.zone)
-        conditions.append(SyncLog.created_at < end.astimezone(timezone.utc))
+    conditions += day_range_conditions(SyncLog.created_at, filters.start, filters.end, filters.zone)
     if filters.outcomes:
         conditions.append(SyncLog.outcome.in_(filters.outcomes))
     if filters.booking_page_id is not None:
@@ -191,8 +177,7 @@ def fetch_sync_log_page(
     member of the team.
     """
     total = count_sync_log(engine, team_id, filters, viewer=viewer)
-    page_count = max(1, -(-total // page_size))
-    page = min(max(1, page), page_count)
+    page = clamp_page(page, total, page_size)
 
     conditions = _conditions(team_id, filters) + _viewer_conditions(engine, team_id, viewer)
     with session_scope(engine) as session:

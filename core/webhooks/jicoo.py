@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -97,6 +97,13 @@ def sign(body: bytes, secret: str, timestamp: int) -> str:
     return f"t={timestamp},v1={_digest(body, secret, str(timestamp))}"
 
 
+def signed_delivery(payload: dict[str, Any], secret: str, now: datetime) -> tuple[bytes, dict[str, str]]:
+    """Return payload as a UTF-8 JSON body and the headers that sign it with secret at now."""
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret, int(now.timestamp()))}
+    return body, headers
+
+
 def verify_signature(
     header: str | None,
     body: bytes,
@@ -135,6 +142,41 @@ def verify_signature(
         "the signature matches no signing secret of this team: "
         "paste the endpoint's signing secret from the scheduler into the team's webhook settings",
     )
+
+
+def booked_payload(
+    *,
+    uid: str,
+    event_type_uid: str,
+    time_zone: str,
+    started_at: datetime,
+    ended_at: datetime,
+    contact: dict[str, str],
+    answers: Mapping[str, str],
+    now: datetime,
+) -> dict[str, Any]:
+    """Return a guest_booked webhook body in the scheduler's format; answers maps each question to its answer."""
+    return {
+        "createdAt": _iso(now),
+        "event": "guest_booked",
+        "object": {
+            "uid": uid,
+            "eventTypeUid": event_type_uid,
+            "status": "open",
+            "timeZone": time_zone,
+            "startedAt": _iso(started_at),
+            "endedAt": _iso(ended_at),
+            "createdAt": _iso(now),
+            "updatedAt": _iso(now),
+            "contact": contact,
+            "answers": [{"question": question, "content": [answer]} for question, answer in answers.items()],
+            "tracking": {"utm_campaign": "", "utm_source": "", "utm_medium": "", "utm_content": "", "utm_term": ""},
+        },
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _digest(body: bytes, secret: str, timestamp: str) -> str:
