@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.auth.accounts import has_users
 from core.auth.permissions import Action
+from core.auth.sessions import has_temporary_password
 from pages._ui import (
     authenticate,
     current_team,
@@ -24,8 +25,18 @@ from pages._ui import (
 
 
 CONNECTION_PAGE = "pages/connection.py"
+ACCOUNT_PAGE = "pages/account.py"
 # The paths of the team pages, which links and the OAuth callback's redirect (/connection) point to.
-TEAM_PAGE_PATHS = ("connection", "booking-pages", "sync-log", "account-engagement", "routing-log", "members", "audit")
+TEAM_PAGE_PATHS = (
+    "connection",
+    "booking-pages",
+    "sync-log",
+    "account-engagement",
+    "routing-log",
+    "members",
+    "audit",
+    "account",
+)
 
 
 def signed_out_pages() -> list[st.Page]:
@@ -79,16 +90,40 @@ def team_pages() -> list[st.Page]:
             icon=":material/route:",
         ),
     ]
+    # Members and Audit answer their URLs for every role, with a notice and an audited refusal
+    # inside the page, but only the roles that may use them see them in the sidebar.
     team = current_team()
-    if team is not None and permission(team, Action.MANAGE_MEMBERS).allowed:
-        pages.append(
-            st.Page("pages/members.py", title=t("auth.nav.members"), url_path="members", icon=":material/group:")
+
+    def shown_to(action: Action) -> str:
+        return "visible" if team is not None and permission(team, action).allowed else "hidden"
+
+    pages.append(
+        st.Page(
+            "pages/members.py",
+            title=t("auth.nav.members"),
+            url_path="members",
+            icon=":material/group:",
+            visibility=shown_to(Action.MANAGE_MEMBERS),
         )
-    if team is not None and permission(team, Action.VIEW_AUDIT).allowed:
-        pages.append(
-            st.Page("pages/audit.py", title=t("auth.nav.audit"), url_path="audit", icon=":material/manage_search:")
+    )
+    pages.append(
+        st.Page(
+            "pages/audit.py",
+            title=t("auth.nav.audit"),
+            url_path="audit",
+            icon=":material/manage_search:",
+            visibility=shown_to(Action.VIEW_AUDIT),
         )
+    )
+    pages.append(st.Page(ACCOUNT_PAGE, title=t("auth.nav.account"), url_path="account", icon=":material/person:"))
     return pages
+
+
+def show_temporary_password_note(user_id: int) -> None:
+    """Ask a user who still has the temporary password of their invitation to change it, on every page."""
+    if has_temporary_password(runtime().engine, user_id):
+        st.warning(t("auth.account.temporary_password"), icon=":material/key:")
+        st.page_link(ACCOUNT_PAGE, label=t("auth.account.temporary_password_link"), icon=":material/arrow_forward:")
 
 
 user = authenticate()
@@ -101,4 +136,7 @@ else:
     render_account()
     render_team_picker()
     render_language_switch()
-    st.navigation(team_pages()).run()
+    navigation = st.navigation(team_pages())
+    if navigation.url_path != "account":
+        show_temporary_password_note(user.id)
+    navigation.run()

@@ -15,7 +15,7 @@ from core.auth.permissions import Action, require
 from core.salesforce.oauth import ClientCredentials
 from core.secrets import SecretBox
 from core.store.db import session_scope
-from core.store.models import ConnectionStatus, SalesforceConnection, Team
+from core.store.models import ConnectionStatus, OAuthState, SalesforceConnection, Team, User
 
 # The scope that reaches Account Engagement; requesting it needs the Account Engagement permission too.
 PARDOT_SCOPE = "pardot_api"
@@ -187,6 +187,52 @@ def disconnect_team(engine: Engine, box: SecretBox, team_id: int, now: datetime,
             team_id=team_id,
             target=f"Salesforce org {before.org_id}" if before and before.org_id else "Salesforce connection",
             before={"org_id": before.org_id, "username": before.username} if before else None,
+        )
+
+
+@dataclass(frozen=True)
+class PendingConnect:
+    """The team and the console user of an authorization that has not come back yet."""
+
+    team_id: int
+    started_by: Actor
+
+
+def find_pending_connect(engine: Engine, state: str) -> PendingConnect | None:
+    """Return who started the pending authorization with state, or None for an unknown state.
+
+    Read before the callback completes the authorization, which deletes the
+    pending row even when the exchange fails. An authorization started
+    without a console user, as the demo seeder does, belongs to the system.
+    """
+    if not state:
+        return None
+    with session_scope(engine) as session:
+        pending = session.get(OAuthState, state)
+        if pending is None:
+            return None
+        user = session.get(User, pending.user_id) if pending.user_id is not None else None
+        started_by = Actor(user.id, user.email) if user is not None else Actor.system()
+        return PendingConnect(team_id=pending.team_id, started_by=started_by)
+
+
+def record_connect_failure(engine: Engine, pending: PendingConnect, error_code: str, now: datetime) -> None:
+    """Audit a Salesforce authorization that ended without a connection, as its starter's failed attempt.
+
+    Only the short error code is stored (such as invalid_client or
+    access_denied): never the code, the state, a token or Salesforce's
+    error description.
+    """
+    with session_scope(engine) as session:
+        record_audit(
+            session,
+            actor=pending.started_by,
+            action="salesforce.connect_failed",
+            now=now,
+            team_id=pending.team_id,
+            target="Salesforce connection",
+            after={"error_code": error_code},
+            outcome="failed",
         )
 
 

@@ -13,7 +13,7 @@ import streamlit as st
 
 from core.auth.accounts import UserView, list_members, teams_for_user
 from core.auth.audit import Actor
-from core.auth.permissions import ROLE_RANK, Action, Decision, PermissionDenied, decide
+from core.auth.permissions import ROLE_RANK, Action, Decision, PermissionDenied, decide, require
 from core.auth.sessions import user_for_session
 from core.auth.users import set_language
 from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, LocalizedError, load_catalog, translate
@@ -36,6 +36,8 @@ SESSION_TOKEN_KEY = "auth_session_token"
 # The signed-in user and their (team, role) pairs, looked up once per script run by authenticate().
 USER_KEY = "auth_user"
 MEMBERSHIPS_KEY = "auth_memberships"
+# The (team id, page path) pairs whose refused visit this session already recorded in the audit trail.
+REFUSED_VISITS_KEY = "refused_visits"
 LANGUAGE_NAMES = {"en": "English", "ja": "日本語"}
 
 # Japanese users read times in JST and everyone else in UTC. Column labels name the zone.
@@ -314,17 +316,47 @@ def reason_params(params: dict[str, object]) -> dict[str, object]:
     return labels
 
 
-def denied_text(exc: PermissionDenied) -> str:
-    """Return why core refused a change, in the chosen language."""
-    decision = exc.decision
-    return next_step(decision.reason_key or "auth.denied.not_member", reason_params(decision.reason_params))
+def denied_text(exc: PermissionDenied, team: TeamView | None = None) -> str:
+    """Return why core refused a change and whom to ask, in the chosen language.
+
+    team defaults to the current team; its members who may make the change are named.
+    """
+    return refusal_text(exc.decision, team or current_team())
 
 
-def denial_reason(decision: Decision) -> str | None:
-    """Return why a control is off for the signed-in user, in the chosen language, or None when it is allowed."""
+def denial_reason(decision: Decision, team: TeamView | None = None) -> str | None:
+    """Return why a control is off for the signed-in user and whom to ask, or None when it is allowed.
+
+    team defaults to the current team.
+    """
     if decision.allowed:
         return None
-    return next_step(decision.reason_key or "auth.denied.not_member", reason_params(decision.reason_params))
+    return refusal_text(decision, team or current_team())
+
+
+def refusal_text(decision: Decision, team: TeamView | None) -> str:
+    """Return the reason of a refusal followed by the team members who can do it instead."""
+    reason = next_step(decision.reason_key or "auth.denied.not_member", reason_params(decision.reason_params))
+    ask = whom_to_ask(team, decision)
+    return f"{reason} {ask}" if ask else reason
+
+
+def whom_to_ask(team: TeamView | None, decision: Decision) -> str:
+    """Return the sentence naming the team's members who may do what decision refused, or "" when nobody may."""
+    if team is None:
+        return ""
+    if decision.reason_key == "auth.denied.role":
+        required = Role(str(decision.reason_params.get("required_role") or Role.OWNER.value))
+        names = contacts(team, required)
+        return t("audit.ask.role", contacts=names) if names != NOBODY else ""
+    if decision.reason_key == "auth.denied.plan":
+        names = contacts(team, Role.OWNER)
+        return t("audit.ask.plan", contacts=names) if names != NOBODY else ""
+    return ""
+
+
+# contacts() returns it when no member has the role asked for.
+NOBODY = "-"
 
 
 def contacts(team: TeamView, lowest_role: Role) -> str:
@@ -334,7 +366,7 @@ def contacts(team: TeamView, lowest_role: Role) -> str:
         for member in list_members(runtime().engine, team.id)
         if ROLE_RANK[member.role] >= ROLE_RANK[lowest_role]
     ]
-    return ", ".join(names) or "-"
+    return ", ".join(names) or NOBODY
 
 
 def read_only_text(team: TeamView, decision: Decision) -> str:
@@ -365,6 +397,50 @@ def show_read_only(team: TeamView, decision: Decision) -> None:
     """Show the read-only notice unless decision allows the change."""
     if not decision.allowed:
         st.info(read_only_text(team, decision), icon=":material/lock:")
+
+
+def page_denied_text(team: TeamView, decision: Decision) -> str:
+    """Return the notice for a page the signed-in user may not open: the role it needs, and whom to ask for it."""
+    params = decision.reason_params
+    if decision.reason_key != "auth.denied.role":
+        return refusal_text(decision, team)
+    required = Role(str(params.get("required_role") or Role.OWNER.value))
+    # Admins and owners change roles; only an owner can make someone an owner.
+    askable = Role.OWNER if required == Role.OWNER else Role.ADMIN
+    return t(
+        "audit.page_denied.role",
+        required_role=role_label(required),
+        role=role_label(str(params.get("role") or Role.MEMBER.value)),
+        contacts=contacts(team, askable),
+    )
+
+
+def record_refused_visit(team: TeamView, action: Action, path: str) -> None:
+    """Audit, once per session and team, that the signed-in user opened a page that action guards and was refused.
+
+    core's permission check records the refusal, so the event matches those of refused changes.
+    """
+    seen = st.session_state.setdefault(REFUSED_VISITS_KEY, set())
+    if (team.id, path) in seen:
+        return
+    try:
+        require(runtime().engine, current_actor(), team.id, action, now(), target=f"page {path}")
+    except PermissionDenied:
+        seen.add((team.id, path))
+
+
+def guard_page(team: TeamView, action: Action, path: str) -> bool:
+    """Return True when the signed-in user may open the page at path; otherwise audit the visit and say why.
+
+    Pages the sidebar hides from a role still answer their URL, so a page
+    calls this first and stops when it returns False.
+    """
+    decision = permission(team, action)
+    if decision.allowed:
+        return True
+    record_refused_visit(team, action, path)
+    st.warning(page_denied_text(team, decision), icon=":material/lock:")
+    return False
 
 
 def same_tab_link(url: str, label: str) -> str:

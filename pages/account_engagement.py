@@ -4,13 +4,16 @@ Team owners on the Team plan or above edit everything here; everyone else sees
 the settings and rules read-only, with the reason and whom to ask.
 
 The rule editor keeps a draft RuleSet in session state. Structural edits (add,
-delete, move, duplicate, a changed operator) first copy the widget values into
-the draft, apply the edit, then drop the editor's widget state so every widget
-starts again from the draft, because widget keys follow condition positions.
+delete, move, duplicate, a changed operator, Save, Discard) first copy the
+widget values into the draft, apply the edit, then start a new editor revision:
+every widget key carries the revision, so every widget starts again from the
+draft. Deleting a widget's session state is not enough, because the browser
+keeps showing, and sends back, the last value of a widget whose key is unchanged.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -97,7 +100,14 @@ class EditorState:
 
     def __init__(self, team_id: int, form_id: int) -> None:
         self.base = f"ae_{team_id}_{form_id}_"
-        self.widget_prefix = self.base + "w_"
+
+    @property
+    def revision_key(self) -> str:
+        return self.base + "revision"
+
+    @property
+    def widget_prefix(self) -> str:
+        return f"{self.base}w{st.session_state.get(self.revision_key, 0)}_"
 
     @property
     def draft_key(self) -> str:
@@ -133,8 +143,11 @@ class EditorState:
         return st.session_state.pop(self.message_key, None)
 
     def clear_widgets(self) -> None:
-        for key in [key for key in st.session_state if str(key).startswith(self.widget_prefix)]:
+        """Drop the state of every editor widget and move to new widget keys, so the browser drops its values too."""
+        old_widget = re.compile(re.escape(self.base) + r"w\d+_")
+        for key in [key for key in st.session_state if old_widget.match(str(key))]:
             del st.session_state[key]
+        st.session_state[self.revision_key] = st.session_state.get(self.revision_key, 0) + 1
 
     def reset(self, rule_set: RuleSet) -> None:
         """Replace the draft, forget problems and let every widget start from the new draft."""

@@ -18,12 +18,12 @@ from pages._ui import (
     display_zone,
     display_zone_name,
     format_time,
+    guard_page,
     has_message,
     now,
-    permission,
+    reason_params,
     require_team,
     runtime,
-    show_read_only,
     t,
 )
 
@@ -31,10 +31,17 @@ PAGE_KEY = "audit_page"
 ALL_USERS = ""
 
 
+PATH = "/audit"
+# A refusal's parameters that its reason message states; the others are listed after it.
+REASON_PARAMS = ("reason", "role", "required_role", "plan", "required_plan")
+
+
 def action_label(action: str) -> str:
     """Return the audit action's name in the chosen language, or the stored action for unknown ones."""
-    key = audit_action_key(action) or f"auth.action.{action}"
-    return t(key) if has_message(key) else action
+    for key in (audit_action_key(action), f"auth.action.{action}", f"audit.action.{action}"):
+        if key is not None and has_message(key):
+            return t(key)
+    return action
 
 
 def outcome_label(outcome: str) -> str:
@@ -42,10 +49,49 @@ def outcome_label(outcome: str) -> str:
     return t(key) if has_message(key) else outcome
 
 
+def reason_text(reason: str, params: dict[str, Any], target: str) -> str:
+    """Return a refusal's or failure's stored reason in the chosen language, or the stored reason when unknown.
+
+    A reason is a permission refusal (auth.denied.role), a catalog message of
+    core (auth_core.error.last_owner, whose email is the event's target) or a
+    plain word (wrong_password) named under audit.reason.
+    """
+    if reason.startswith("auth.denied."):
+        key = "audit.reason." + reason.removeprefix("auth.denied.")
+    elif has_message(reason):
+        key = reason
+    else:
+        key = f"audit.reason.{reason}"
+    if not has_message(key):
+        return reason
+    try:
+        return t(key, **{"email": target, **reason_params(params)})
+    except (KeyError, IndexError):
+        return reason
+
+
+def attempt_text(entry: AuditEntry) -> str:
+    """Return what a refused or failed event tried and why it did not happen, one line each."""
+    after = entry.after or {}
+    lines = []
+    # The action column already names a refused sign-in, so only other refusals show what was tried.
+    if entry.outcome == "refused" and not entry.action.startswith("auth."):
+        lines.append(t("audit.change.attempted", attempted=action_label(entry.action), target=entry.target or "-"))
+    lines.append(t("audit.change.reason", reason=reason_text(str(after["reason"]), after, entry.target)))
+    lines += [f"{name}: {compact(value)}" for name, value in after.items() if name not in REASON_PARAMS]
+    return "\n".join(lines)
+
+
 def change_text(entry: AuditEntry) -> str:
-    """Return 'field: before → after' lines for the values an event recorded."""
+    """Return 'field: before → after' lines for the values an event recorded.
+
+    A refused or failed event with a stored reason gets what was tried and
+    the reason in the chosen language instead.
+    """
     before = entry.before or {}
     after = entry.after or {}
+    if entry.outcome != "done" and after.get("reason"):
+        return attempt_text(entry)
     lines = []
     for name in dict.fromkeys([*before, *after]):
         old, new = before.get(name), after.get(name)
@@ -111,9 +157,7 @@ def main() -> None:
     st.title(t("auth.audit.title"))
     st.caption(t("auth.audit.intro", team=team.name))
 
-    decision = permission(team, Action.VIEW_AUDIT)
-    if not decision.allowed:
-        show_read_only(team, decision)
+    if not guard_page(team, Action.VIEW_AUDIT, PATH):
         return
 
     try:

@@ -1,14 +1,17 @@
-"""Members screen: who belongs to the team with which role; admins and owners invite, remove and change roles."""
+"""Members screen: who belongs to the team with which role; admins and owners invite, remove and change roles.
+
+Owners also choose the team's plan here; everyone else who opens the screen sees it read-only.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from core.auth.accounts import MemberView, change_role, invite_member, list_members, remove_member
+from core.auth.accounts import MemberView, change_role, invite_member, list_members, remove_member, set_team_plan
 from core.auth.errors import AuthError
 from core.auth.permissions import Action, PermissionDenied
-from core.store.models import Role
+from core.store.models import Plan, Role
 from core.teams import TeamView
 from pages._ui import (
     current_actor,
@@ -17,6 +20,8 @@ from pages._ui import (
     display_zone_name,
     now,
     permission,
+    plan_label,
+    record_refused_visit,
     require_team,
     role_label,
     runtime,
@@ -29,6 +34,7 @@ FLASH_KEY = "members_flash"
 # The temporary password of the last invitation, shown once and dropped on the next run.
 INVITED_KEY = "members_invited"
 ROLES = [Role.MEMBER.value, Role.MANAGER.value, Role.ADMIN.value, Role.OWNER.value]
+PLANS = [Plan.FREE.value, Plan.PRO.value, Plan.TEAM.value, Plan.ENTERPRISE.value]
 
 
 def show_flash() -> None:
@@ -159,6 +165,39 @@ def render_remove(team: TeamView, members: list[MemberView], disabled: bool) -> 
     st.rerun()
 
 
+def render_plan(team: TeamView) -> None:
+    """Let an owner choose the team's plan; show it read-only to everyone else."""
+    st.subheader(t("auth.members.plan.title"))
+    st.caption(t("auth.members.plan.help"))
+    decision = permission(team, Action.MANAGE_PLAN)
+    show_read_only(team, decision)
+    disabled = not decision.allowed
+
+    # NOTE: billing happens outside this console. Saving changes only the plan
+    # stored for the team, which decides the features the console offers.
+    labels = {plan: plan_label(plan) for plan in PLANS}
+    current = team.plan if team.plan in PLANS else Plan.FREE.value
+    with st.form("team_plan"):
+        plan = st.selectbox(
+            t("auth.members.plan.label"),
+            PLANS,
+            index=PLANS.index(current),
+            format_func=labels.__getitem__,
+            key=f"team_plan_{team.id}",
+            disabled=disabled,
+        )
+        submitted = st.form_submit_button(t("auth.members.plan.submit"), disabled=disabled)
+    if not submitted:
+        return
+    try:
+        changed = set_team_plan(runtime().engine, current_actor(), team.id, plan, now())
+    except (PermissionDenied, AuthError) as exc:
+        show_change_error(exc)
+        return
+    st.session_state[FLASH_KEY] = ("auth.members.plan.done", {"team": changed.name, "plan": plan_label(changed.plan)})
+    st.rerun()
+
+
 def main() -> None:
     team = require_team()
     st.title(t("auth.members.title"))
@@ -168,6 +207,8 @@ def main() -> None:
 
     decision = permission(team, Action.MANAGE_MEMBERS)
     show_read_only(team, decision)
+    if not decision.allowed:
+        record_refused_visit(team, Action.MANAGE_MEMBERS, "/members")
     disabled = not decision.allowed
 
     members = list_members(runtime().engine, team.id)
@@ -178,6 +219,8 @@ def main() -> None:
     render_change_role(team, members, disabled)
     st.divider()
     render_remove(team, members, disabled)
+    st.divider()
+    render_plan(team)
 
 
 main()

@@ -10,7 +10,16 @@ from core.auth.errors import AuthError
 from core.auth.sessions import SignInResult, create_ticket, sign_in, sign_in_demo
 from core.auth.single_sign_on import sign_in_with_identity
 from core.store.models import Role
-from pages._ui import escape_markdown, format_time, keep_chosen_language, now, open_session, runtime, t
+from pages._ui import (
+    display_zone_name,
+    escape_markdown,
+    format_time,
+    keep_chosen_language,
+    now,
+    open_session,
+    runtime,
+    t,
+)
 
 TICKET_KEY = "sign_in_ticket"
 DEMO_ROLES = (Role.OWNER, Role.ADMIN, Role.MANAGER, Role.MEMBER)
@@ -38,7 +47,7 @@ def finish(result: SignInResult) -> None:
         st.rerun()
     params = dict(result.error_params)
     if result.retry_at is not None and "time" in params:
-        params["time"] = format_time(result.retry_at)
+        params["time"] = f"{format_time(result.retry_at)} {display_zone_name()}"
     st.error(t(result.error_key or "auth_core.error.generic", **params))
 
 

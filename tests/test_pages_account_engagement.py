@@ -55,8 +55,10 @@ def open_screen(team: RoutingTeam, *, email: str = OWNER_EMAIL, role: Role = Rol
     return app
 
 
-def widget_key(team: RoutingTeam, *parts: object) -> str:
-    return f"ae_{team.id}_{FORM_ID}_w_" + "_".join(str(part) for part in parts)
+def widget_key(app: AppTest, team: RoutingTeam, *parts: object) -> str:
+    """Return the key of an editor widget in the editor's current revision."""
+    revision = app.session_state[f"ae_{team.id}_{FORM_ID}_revision"]
+    return f"ae_{team.id}_{FORM_ID}_w{revision}_" + "_".join(str(part) for part in parts)
 
 
 def draft_rule_ids(app: AppTest, team: RoutingTeam) -> list[str]:
@@ -113,15 +115,15 @@ def test_add_rule_and_save(team):
     get_or_create_form_routing(team.engine, team.owner, team.id, FORM_ID, NOW)
     app = open_screen(team)
 
-    click(app, widget_key(team, "add_rule"))
+    click(app, widget_key(app, team, "add_rule"))
     [rule_id] = draft_rule_ids(app, team)
-    app.text_input(key=widget_key(team, rule_id, "name")).input("Big accounts")
-    app.selectbox(key=widget_key(team, rule_id, 0, "field")).select("employees")
-    app.selectbox(key=widget_key(team, rule_id, 0, "operator")).select("greater_than").run()
-    app.text_input(key=widget_key(team, rule_id, 0, "value")).input("500")
-    app.selectbox(key=widget_key(team, rule_id, "target")).select(team.demo_page_id)
-    app.selectbox(key=widget_key(team, "fallback")).select(team.intro_page_id)
-    click(app, widget_key(team, "save"))
+    app.text_input(key=widget_key(app, team, rule_id, "name")).input("Big accounts")
+    app.selectbox(key=widget_key(app, team, rule_id, 0, "field")).select("employees")
+    app.selectbox(key=widget_key(app, team, rule_id, 0, "operator")).select("greater_than").run()
+    app.text_input(key=widget_key(app, team, rule_id, 0, "value")).input("500")
+    app.selectbox(key=widget_key(app, team, rule_id, "target")).select(team.demo_page_id)
+    app.selectbox(key=widget_key(app, team, "fallback")).select(team.intro_page_id)
+    click(app, widget_key(app, team, "save"))
 
     assert "The rules were saved as version 2." in texts(app)
     stored = get_form_routing(team.engine, team.id, FORM_ID)
@@ -138,13 +140,13 @@ def test_is_one_of_takes_one_value_per_line(team):
     get_or_create_form_routing(team.engine, team.owner, team.id, FORM_ID, NOW)
     app = open_screen(team)
 
-    click(app, widget_key(team, "add_rule"))
+    click(app, widget_key(app, team, "add_rule"))
     [rule_id] = draft_rule_ids(app, team)
-    app.selectbox(key=widget_key(team, rule_id, 0, "field")).select("country")
-    app.selectbox(key=widget_key(team, rule_id, 0, "operator")).select("is_one_of").run()
-    app.text_area(key=widget_key(team, rule_id, 0, "values")).input("Japan\n日本\n\nJP")
-    app.selectbox(key=widget_key(team, rule_id, "target")).select(team.intro_page_id)
-    click(app, widget_key(team, "save"))
+    app.selectbox(key=widget_key(app, team, rule_id, 0, "field")).select("country")
+    app.selectbox(key=widget_key(app, team, rule_id, 0, "operator")).select("is_one_of").run()
+    app.text_area(key=widget_key(app, team, rule_id, 0, "values")).input("Japan\n日本\n\nJP")
+    app.selectbox(key=widget_key(app, team, rule_id, "target")).select(team.intro_page_id)
+    click(app, widget_key(app, team, "save"))
 
     [rule] = get_form_routing(team.engine, team.id, FORM_ID).rule_set.rules
     assert rule.conditions[0].value == ["Japan", "日本", "JP"]
@@ -154,12 +156,12 @@ def test_invalid_rules_show_problems_at_fields(team):
     get_or_create_form_routing(team.engine, team.owner, team.id, FORM_ID, NOW)
     app = open_screen(team)
 
-    click(app, widget_key(team, "add_rule"))
+    click(app, widget_key(app, team, "add_rule"))
     [rule_id] = draft_rule_ids(app, team)
-    app.selectbox(key=widget_key(team, rule_id, 0, "field")).select("employees")
-    app.selectbox(key=widget_key(team, rule_id, 0, "operator")).select("greater_than").run()
-    app.text_input(key=widget_key(team, rule_id, 0, "value")).input("many")
-    click(app, widget_key(team, "save"))
+    app.selectbox(key=widget_key(app, team, rule_id, 0, "field")).select("employees")
+    app.selectbox(key=widget_key(app, team, rule_id, 0, "operator")).select("greater_than").run()
+    app.text_input(key=widget_key(app, team, rule_id, 0, "value")).input("many")
+    click(app, widget_key(app, team, "save"))
 
     errors = [error.value for error in app.error]
     assert "The rules were not saved. Fix the problems shown below and save again." in errors
@@ -167,17 +169,17 @@ def test_invalid_rules_show_problems_at_fields(team):
     assert "Choose the booking page this rule sends visitors to." in errors
     assert get_form_routing(team.engine, team.id, FORM_ID).version == 1
     # The draft keeps what the user typed, so the problems can be fixed in place.
-    assert app.text_input(key=widget_key(team, rule_id, 0, "value")).value == "many"
+    assert app.text_input(key=widget_key(app, team, rule_id, 0, "value")).value == "many"
 
 
 def test_stale_save_is_refused_and_reload_recovers(routed_team):
     team = routed_team
     app = open_screen(team)
-    app.text_input(key=widget_key(team, "large", "name")).input("Enterprise")
+    app.text_input(key=widget_key(app, team, "large", "name")).input("Enterprise")
 
     # Another owner saves while this editor is open.
     save_rules(team.engine, team.owner, team.id, FORM_ID, sample_rules(team, fallback=False), 2, NOW)
-    click(app, widget_key(team, "save"))
+    click(app, widget_key(app, team, "save"))
 
     assert ("Someone else saved these rules while you were editing. Reload the page and make your change again."
             in [error.value for error in app.error])
@@ -185,22 +187,37 @@ def test_stale_save_is_refused_and_reload_recovers(routed_team):
     assert stored.version == 3
     assert stored.rule_set.rules[0].name == "Large companies"
 
-    click(app, widget_key(team, "reload"))
-    assert app.text_input(key=widget_key(team, "large", "name")).value == "Large companies"
-    assert app.selectbox(key=widget_key(team, "fallback")).value is None
+    click(app, widget_key(app, team, "reload"))
+    assert app.text_input(key=widget_key(app, team, "large", "name")).value == "Large companies"
+    assert app.selectbox(key=widget_key(app, team, "fallback")).value is None
+
+
+def test_discard_drops_rejected_value(routed_team):
+    team = routed_team
+    app = open_screen(team)
+    app.text_input(key=widget_key(app, team, "large", 0, "value")).input("abc")
+    click(app, widget_key(app, team, "save"))
+    assert "“abc” is not a number. Enter digits, such as 1000 or 1,000." in [error.value for error in app.error]
+
+    click(app, widget_key(app, team, "reload"))
+
+    assert app.text_input(key=widget_key(app, team, "large", 0, "value")).value == "300"
+    assert [error.value for error in app.error] == []
+    click(app, widget_key(app, team, "save"))
+    assert "The rules were saved as version 3." in texts(app)
 
 
 def test_reorder_duplicate_disable_and_delete(routed_team):
     team = routed_team
     app = open_screen(team)
 
-    click(app, widget_key(team, "japan", "up"))
+    click(app, widget_key(app, team, "japan", "up"))
     assert draft_rule_ids(app, team) == ["japan", "large"]
-    click(app, widget_key(team, "large", "duplicate"))
+    click(app, widget_key(app, team, "large", "duplicate"))
     copy_id = draft_rule_ids(app, team)[2]
-    app.toggle(key=widget_key(team, copy_id, "enabled")).set_value(False)
-    click(app, widget_key(team, "japan", "delete"))
-    click(app, widget_key(team, "save"))
+    app.toggle(key=widget_key(app, team, copy_id, "enabled")).set_value(False)
+    click(app, widget_key(app, team, "japan", "delete"))
+    click(app, widget_key(app, team, "save"))
 
     rules = get_form_routing(team.engine, team.id, FORM_ID).rule_set.rules
     assert [rule.id for rule in rules] == ["large", copy_id]
@@ -213,13 +230,13 @@ def test_remove_condition_keeps_the_others(routed_team):
     team = routed_team
     app = open_screen(team)
 
-    click(app, widget_key(team, "large", "add_condition"))
-    app.selectbox(key=widget_key(team, "large", 1, "field")).select("country")
-    app.text_input(key=widget_key(team, "large", 1, "value")).input("Japan")
-    click(app, widget_key(team, "large", 0, "remove"))
+    click(app, widget_key(app, team, "large", "add_condition"))
+    app.selectbox(key=widget_key(app, team, "large", 1, "field")).select("country")
+    app.text_input(key=widget_key(app, team, "large", 1, "value")).input("Japan")
+    click(app, widget_key(app, team, "large", 0, "remove"))
 
-    assert app.selectbox(key=widget_key(team, "large", 0, "field")).value == "country"
-    assert app.text_input(key=widget_key(team, "large", 0, "value")).value == "Japan"
+    assert app.selectbox(key=widget_key(app, team, "large", 0, "field")).value == "country"
+    assert app.text_input(key=widget_key(app, team, "large", 0, "value")).value == "Japan"
 
 
 def test_panel_explains_each_condition(routed_team):
@@ -233,8 +250,8 @@ def test_panel_explains_each_condition(routed_team):
 
     shown = texts(app)
     assert "Rule “Japan” matches: the visitor goes to Intro call." in shown
-    assert "❌ employees is “120”, which does not fit “300”." in shown
-    assert "✅ country is “JP”, which fits “Japan, 日本, JP”." in shown
+    assert "❌ employees is 120, which is not greater than 300." in shown
+    assert "✅ country is “JP”, which is one of “Japan, 日本, JP”." in shown
     # The test panel routes nobody, so no routing log row appears.
     from sqlmodel import select
 
@@ -249,7 +266,7 @@ def test_panel_uses_unsaved_edits(routed_team):
     app = open_screen(team)
     prefix = f"ae_test_{team.id}_{FORM_ID}_"
 
-    app.text_input(key=widget_key(team, "large", 0, "value")).input("100")
+    app.text_input(key=widget_key(app, team, "large", 0, "value")).input("100")
     app.text_input(key=prefix + "employees").input("120")
     click(app, prefix + "run")
 
@@ -266,7 +283,7 @@ def test_panel_in_japanese(routed_team):
 
     shown = texts(app)
     assert "どのルールにも一致しません。訪問者は既定のページ Intro call に移動します。" in shown
-    assert "country は「Germany」で、「Japan, 日本, JP」に一致しません。" in shown
+    assert "country は「Germany」で、「Japan, 日本, JP」のいずれにも一致しません。" in shown
 
 
 def test_toggles_save_at_once(routed_team):

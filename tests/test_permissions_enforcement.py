@@ -497,3 +497,47 @@ def test_same_app_teams_are_found_before_connecting(callback_runtime, demo_org):
 
     assert found == [(tokyo.id, "Tokyo")]
     assert teams_with_same_app(callback_runtime.engine, osaka.id, demo_org.url, "3MVGother") == []
+
+
+def test_failed_reconnect_is_audited_for_starter(callback_runtime, demo_org):
+    team = create_team(callback_runtime.engine, "Sales", "sales", NOW)
+    manager = add_role_user(callback_runtime, "manager@example.com", Role.MANAGER, [team.id])
+    update_credentials(
+        callback_runtime.engine, callback_runtime.box, team.id, demo_org.url, DEMO_CONSUMER_KEY, "wrong-secret", NOW,
+        actor=manager,
+    )
+    url = start_connection(callback_runtime.engine, callback_runtime.box, team.id, CALLBACK_URL, NOW, actor=manager)
+    query = parse_qs(urlsplit(url).query)
+    code = demo_org.authorize_code(CALLBACK_URL, query["code_challenge"][0], query["state"][0])
+
+    location = callback(callback_runtime, query["state"][0], code, session_token_for(callback_runtime.engine, manager.user_id))
+
+    assert location == "/connection?oauth_error=invalid_client"
+    [event] = audit_rows(callback_runtime.engine, "salesforce.connect_failed")
+    assert (event.actor_user_id, event.team_id, event.outcome) == (manager.user_id, team.id, "failed")
+    assert event.after == {"error_code": "invalid_client"}
+    assert "wrong-secret" not in str(event.before) + str(event.after) + event.target
+
+
+def test_denied_authorization_is_audited(callback_runtime, demo_org):
+    team = create_team(callback_runtime.engine, "Sales", "sales", NOW)
+    manager = add_role_user(callback_runtime, "manager@example.com", Role.MANAGER, [team.id])
+    state, _ = authorize(callback_runtime, demo_org, team.id, manager)
+    client = TestClient(Starlette(routes=oauth_routes(callback_runtime, clock=lambda: NOW)))
+
+    response = client.get(
+        "/oauth/salesforce/callback",
+        params={"state": state, "error": "access_denied", "error_description": "end-user denied authorization"},
+        follow_redirects=False,
+    )
+
+    assert response.headers["location"] == "/connection?oauth_error=access_denied"
+    [event] = audit_rows(callback_runtime.engine, "salesforce.connect_failed")
+    assert (event.actor_email, event.after) == ("manager@example.com", {"error_code": "access_denied"})
+
+
+def test_unknown_state_records_no_failure(callback_runtime, demo_org):
+    location = callback(callback_runtime, "no-such-state", "code", None)
+
+    assert location == "/connection?oauth_error=state_invalid"
+    assert audit_rows(callback_runtime.engine, "salesforce.connect_failed") == []

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
+from core.i18n import load_catalog, translate
 from core.routing import (
     Condition,
     InvalidRuleSetError,
@@ -636,3 +637,42 @@ def test_redirect_template_sends_each_field_once() -> None:
 def test_redirect_template_rejects_non_api_names(name: str) -> None:
     with pytest.raises(ValueError, match="cannot be used in an Account Engagement merge tag"):
         redirect_query_template([name])
+
+
+# --- explanations name the operator ---------------------------------------------------------------------------------
+
+EXPLANATION_CASES = [
+    ("greater_than", "300", "1200", "en", "employees is 1200, which is greater than 300."),
+    ("greater_than", "300", "120", "en", "employees is 120, which is not greater than 300."),
+    ("greater_than", "300", "1200", "ja", "employees は 1200 で、300 より大きいです。"),
+    ("greater_than", "300", "120", "ja", "employees は 120 で、300 より大きくありません。"),
+    ("less_than", "50", "10", "en", "employees is 10, which is less than 50."),
+    ("less_than", "50", "60", "ja", "employees は 60 で、50 より小さくありません。"),
+    ("equals", "Tokyo", "Osaka", "en", "employees is “Osaka”, which does not equal “Tokyo”."),
+    ("contains", "sales", "Sales team", "en", "employees is “Sales team”, which contains “sales”."),
+    ("starts_with", "team", "Sales team", "ja", "employees は「Sales team」で、「team」で始まりません。"),
+    ("is_one_of", ["JP", "Japan"], "JP", "en", "employees is “JP”, which is one of “JP, Japan”."),
+    ("is_one_of", ["JP", "Japan"], "US", "ja", "employees は「US」で、「JP, Japan」のいずれにも一致しません。"),
+    ("is_empty", None, "12", "en", "employees is “12”, so it is not empty."),
+]
+
+
+@pytest.mark.parametrize(("operator", "value", "answer", "language", "expected"), EXPLANATION_CASES)
+def test_explanation_names_operator(
+    operator: str, value: str | list[str] | None, answer: str, language: str, expected: str
+) -> None:
+    result = evaluate_condition(cond("employees", operator, value), {"employees": answer})
+
+    assert translate(result.message_key, language, **result.params) == expected
+
+
+@pytest.mark.parametrize("operator", list(Operator))
+def test_explanation_keys_exist_for_every_operator(operator: Operator) -> None:
+    catalog = load_catalog()
+    values = {Operator.IS_EMPTY: None, Operator.IS_NOT_EMPTY: None, Operator.IS_ONE_OF: ["5"]}
+    value = values.get(operator, "5")
+    answers = ["5", "7", "3", "", "x5x"]
+
+    keys = {evaluate_condition(cond("f", operator, value), {"f": answer}).message_key for answer in answers}
+
+    assert sorted(key for key in keys if key not in catalog) == []

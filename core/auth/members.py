@@ -8,7 +8,8 @@ make, demote or remove an owner, and the last owner of a team always stays.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,15 +28,20 @@ from core.auth.errors import (
     SetupClosedError,
     TeamNotFoundError,
 )
-from core.auth.passwords import generate_temporary_password
+from core.auth.passwords import generate_temporary_password, validate_new_password
 from core.auth.permissions import ROLE_RANK, Action, Decision, PermissionDenied, require, role_in_team
-from core.auth.users import UserView, find_user, insert_user, normalise_email, user_view
+from core.auth.users import UserView, find_user, insert_user, normalise_display_name, normalise_email, user_view
+from core.i18n import LocalizedError
 from core.secrets import Secret
 from core.store.db import session_scope
 from core.store.models import BookingPage, Membership, Plan, Role, Team, User
 from core.teams import SLUG_PATTERN, TeamSettingError, TeamView
 
 logger = logging.getLogger(__name__)
+
+# SLUG_PATTERN allows at most 64 characters. A suggestion turns every run of other characters into one hyphen.
+MAX_SLUG_LENGTH = 64
+_NOT_SLUG_CHARACTERS = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,37 @@ def parse_role(role: Role | str) -> Role:
         raise InvalidRoleError(
             f"role {role!r} is invalid: use owner, admin, manager or member", role=str(role)
         ) from None
+
+
+def suggest_team_slug(team_name: str) -> str:
+    """Return a team ID made from team_name: lower-case ASCII letters and digits joined by hyphens.
+
+    Returns "" when the name has no ASCII letter or digit, as a Japanese-only name has.
+    """
+    slug = _NOT_SLUG_CHARACTERS.sub("-", team_name.lower()).strip("-")
+    return slug[:MAX_SLUG_LENGTH].rstrip("-")
+
+
+def first_owner_errors(email: str, name: str, password: str, team_name: str, team_slug: str) -> list[LocalizedError]:
+    """Return every problem with the set-up values, in the order of the form; an empty list means all are valid.
+
+    Checks the same rules as create_first_owner except whether the email or
+    team ID is already taken, which only the insert can settle.
+    """
+    checks: list[tuple[Callable[[str], object], str]] = [
+        (normalise_display_name, name),
+        (normalise_email, email),
+        (validate_new_password, password),
+        (_validate_team_name, team_name),
+        (_validate_team_slug, team_slug),
+    ]
+    errors: list[LocalizedError] = []
+    for check, value in checks:
+        try:
+            check(value)
+        except LocalizedError as exc:
+            errors.append(exc)
+    return errors
 
 
 def create_first_owner(
@@ -361,17 +398,25 @@ def _audited_refusals(engine: Engine, actor: Actor, team_id: int, now: datetime,
 
 
 def _validate_team(name: str, slug: str) -> tuple[str, str]:
+    return _validate_team_name(name), _validate_team_slug(slug)
+
+
+def _validate_team_name(name: str) -> str:
     name = name.strip()
-    slug = slug.strip().lower()
     if not name or len(name) > 200:
         raise TeamSettingError("team name must be 1 to 200 characters", message_key="nav.team.error.name")
+    return name
+
+
+def _validate_team_slug(slug: str) -> str:
+    slug = slug.strip().lower()
     if not SLUG_PATTERN.match(slug):
         raise TeamSettingError(
             f"team slug {slug!r} is invalid: use 1 to 64 lower-case letters, digits and hyphens",
             message_key="nav.team.error.slug",
             slug=slug,
         )
-    return name, slug
+    return slug
 
 
 def _get_team(session: Session, team_id: int) -> Team:

@@ -31,7 +31,7 @@ from core.auth.errors import (
 from core.auth.passwords import hash_password, needs_rehash, validate_new_password, verify_password
 from core.auth.users import UserView, find_user, normalise_email, user_view
 from core.store.db import session_scope
-from core.store.models import AuthSession, Role, User
+from core.store.models import AuditEvent, AuthSession, Role, User
 
 logger = logging.getLogger(__name__)
 
@@ -264,6 +264,34 @@ def change_password(
             session, Actor(user.id, user.email), "user.password_changed", now, {"sessions_ended": ended.rowcount}
         )
     logger.info("user %s changed their password", user_id)
+
+
+def has_temporary_password(engine: Engine, user_id: int) -> bool:
+    """Return whether the user still signs in with the temporary password an invitation created.
+
+    The store has no column for it, so the audit trail decides: the account was
+    created by a "member.invited" event and the user has no "user.password_changed"
+    event since. NOTE: deleting audit events would make this return False.
+    """
+    with session_scope(engine) as session:
+        user = session.get(User, user_id)
+        if user is None or not user.password_hash:
+            return False
+        changed = session.exec(
+            select(AuditEvent.id)
+            .where(AuditEvent.action == "user.password_changed", AuditEvent.actor_user_id == user_id)
+            .limit(1)
+        ).first()
+        if changed is not None:
+            return False
+        invitations = session.exec(
+            select(AuditEvent.after).where(
+                AuditEvent.action == "member.invited",
+                AuditEvent.target == user.email,
+                AuditEvent.outcome == "done",
+            )
+        ).all()
+    return any((after or {}).get("account") == "created" for after in invitations)
 
 
 def _refuse_waiting(session: Session, user: User, actor: Actor, now: datetime) -> SignInResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -16,7 +17,7 @@ from sqlmodel import select
 from core.demo_booking.slots import SLOT_ZONE, Slot, find_slot
 from core.secrets import SecretBox
 from core.store.db import session_scope
-from core.store.models import BookingPage, Team
+from core.store.models import BookingPage, OutboxEvent, Team
 from core.sync.names import is_japanese
 from core.teams import read_webhook_secret
 from core.webhooks.intake import IntakeResult, receive_webhook
@@ -185,6 +186,25 @@ def check_form(form: BookingForm, slots: Sequence[Slot]) -> list[FieldProblem]:
                 )
             )
     return problems
+
+
+def demo_booking_uid(page: DemoPage, slot: Slot, email: str) -> str:
+    """Return the booking uid of email booking slot on page: the same three values always give the same uid.
+
+    A derived uid, unlike a random one, makes a booking sent again after Back
+    recognisable, so it can be refused instead of adding a second Event.
+    """
+    key = f"{page.id}|{slot.start.isoformat()}|{email.strip().casefold()}"
+    return "BKDEMOPAGE" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:24].upper()
+
+
+def is_booked(engine: Engine, team_id: int, booking_uid: str) -> bool:
+    """Return whether the webhook intake has already received a delivery for booking_uid of the team."""
+    with session_scope(engine) as session:
+        statement = select(OutboxEvent.id).where(
+            OutboxEvent.team_id == team_id, OutboxEvent.booking_uid == booking_uid
+        )
+        return session.exec(statement).first() is not None
 
 
 def build_booking_payload(page: DemoPage, form: BookingForm, slot: Slot, booking_uid: str, now: datetime) -> dict:

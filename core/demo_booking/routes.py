@@ -26,8 +26,10 @@ from core.demo_booking.booking import (
     SigningSecretMissing,
     build_booking_payload,
     check_form,
+    demo_booking_uid,
     demo_booking_url,
     find_demo_page,
+    is_booked,
     prefill_form,
     read_form,
     send_booking,
@@ -221,7 +223,13 @@ async def _send(
 ) -> Response:
     """Send the checked booking to the webhook intake and show the confirmation, or the form with the failure."""
     slot = find_slot(offered_slots(token.issued_at), form.slot)
-    booking_uid = f"BKDEMOPAGE{token.nonce.upper()}"
+    booking_uid = demo_booking_uid(page, slot, form.email)
+    # NOTE: two posts of the same booking at the same moment can both pass this check, because the
+    # intake's dedupe key also holds object.updatedAt, which differs between them.
+    if await run_in_threadpool(is_booked, runtime.engine, page.team_id, booking_uid):
+        logger.info("rejected a demo booking for booking page %s: the guest already booked that slot", page.id)
+        return again(409, form_error=("demo_booking.error.already_booked", {}))
+
     payload = build_booking_payload(page, form, slot, booking_uid, now)
     try:
         result = await run_in_threadpool(send_booking, runtime.engine, runtime.box, page, payload, now)

@@ -55,6 +55,10 @@ class Reason(StrEnum):
     RULE_VALUE_NOT_A_NUMBER = "rule_value_not_a_number"
 
 
+# "1200 fits 300" reads like equality, so these reasons have one sentence per operator ("is greater than 300").
+OPERATOR_REASONS = frozenset({Reason.MATCHED, Reason.NO_MATCH, Reason.ANSWER_PRESENT})
+
+
 class RuleStatus(StrEnum):
     """The status of one rule after evaluation."""
 
@@ -92,7 +96,9 @@ class ConditionResult(BaseModel):
 
     @property
     def message_key(self) -> str:
-        """The i18n key of the sentence that explains this result."""
+        """The i18n key of the sentence that explains this result, naming the operator where the reason needs it."""
+        if self.reason in OPERATOR_REASONS:
+            return f"{REASON_KEY_PREFIX}{self.reason.value}.{self.operator.value}"
         return REASON_KEY_PREFIX + self.reason.value
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from core.routing.text import normalize_text
@@ -17,6 +17,10 @@ STANDARD_MERGE_FIELDS = {
 }
 # The booking page needs these to prefill the guest, so they are sent even when the form lacks them.
 ALWAYS_SENT_FIELDS = ("email", "first_name", "last_name")
+
+# An Account Engagement merge tag: HML ({{Recipient.Email}}, or {{{...}}} for unescaped output) or the older
+# %%email%% syntax. Such a tag reaches the routing URL when the completion action did not expand it.
+MERGE_TAG = re.compile(r"\{\{\{?[^{}]+\}\}\}?|%%[A-Za-z0-9_.]+%%")
 
 # Only ASCII identifiers are accepted, the form of Salesforce field API names (custom fields end in "__c").
 MERGE_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -54,3 +58,22 @@ def redirect_query_template(form_fields: Sequence[str]) -> str:
 
     pairs = [quote(name, safe="") + "=" + "{{" + merge_field + "}}" for name, merge_field in parameters.items()]
     return "&".join(pairs)
+
+
+def is_unfilled_merge_tag(value: str) -> bool:
+    """Return whether value is nothing but unexpanded merge tags and whitespace."""
+    return MERGE_TAG.search(value) is not None and not MERGE_TAG.sub("", value).strip()
+
+
+def blank_unfilled_merge_tags(answers: Mapping[str, Sequence[str]]) -> tuple[dict[str, list[str]], list[str]]:
+    """Replace every answer value that is an unexpanded merge tag with "", so it counts as empty.
+
+    Returns the new answers and the names of the fields that had such a value.
+    """
+    blanked: dict[str, list[str]] = {}
+    names: list[str] = []
+    for name, values in answers.items():
+        blanked[name] = ["" if is_unfilled_merge_tag(value) else value for value in values]
+        if blanked[name] != list(values):
+            names.append(name)
+    return blanked, names

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from core.auth.audit import Actor
 from core.auth.permissions import PermissionDenied
 from core.auth.sessions import user_for_session
+from core.connection_status import PendingConnect, find_pending_connect, record_connect_failure
 from core.runtime import Runtime
 from core.salesforce.errors import SalesforceError
 from core.web.auth_routes import SESSION_COOKIE
@@ -50,18 +51,19 @@ def oauth_routes(runtime: Runtime, *, clock: Callable[[], datetime] = _utc_now) 
         code, the state, a token or the error description from the query.
         """
         query = request.query_params
+        now = clock()
+        pending = await run_in_threadpool(find_pending_connect, runtime.engine, query.get("state", ""))
 
         if "error" in query:
             error = handle_callback_error(query["error"], query.get("error_description"))
             await run_in_threadpool(discard_authorization, runtime.engine, query.get("state", ""))
             logger.warning("the Salesforce authorize page returned %s", error.error_code)
-            return _redirect_to_connection(oauth_error=callback_error_code(error))
+            return await _fail(pending, callback_error_code(error), now)
 
         if not query.get("code"):
             logger.warning("the Salesforce callback arrived without a code or an error")
             return _redirect_to_connection(oauth_error="invalid_request")
 
-        now = clock()
         user = await run_in_threadpool(user_for_session, runtime.engine, request.cookies.get(SESSION_COOKIE), now)
         actor = Actor(user.id, user.email) if user is not None else None
         try:
@@ -76,10 +78,16 @@ def oauth_routes(runtime: Runtime, *, clock: Callable[[], datetime] = _utc_now) 
         except SalesforceError as exc:
             code = callback_error_code(exc)
             logger.warning("the Salesforce authorization failed with %s: %s", code, exc)
-            return _redirect_to_connection(oauth_error=code)
+            return await _fail(pending, code, now)
 
         logger.info("the Salesforce authorization of team %s completed", connection.team_id)
         return _redirect_to_connection(oauth="ok")
+
+    async def _fail(pending: PendingConnect | None, code: str, now: datetime) -> RedirectResponse:
+        # An unknown or reused state names no team, so there is nobody to record the failure for.
+        if pending is not None:
+            await run_in_threadpool(record_connect_failure, runtime.engine, pending, code, now)
+        return _redirect_to_connection(oauth_error=code)
 
     return [Route(CALLBACK_PATH, salesforce_callback, methods=["GET"])]
 

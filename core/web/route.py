@@ -37,6 +37,7 @@ from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from core.pardot import find_prospect_by_email, prospect_answers
 from core.routing.evaluation import evaluate
 from core.routing.log import RoutingOutcome, clip_answers, email_of, write_routing_log
+from core.routing.redirect import blank_unfilled_merge_tags
 from core.routing.store import FormRoutingView, find_form_routing_by_key
 from core.routing.text import normalize_text
 from core.runtime import Runtime
@@ -116,8 +117,22 @@ def resolve_route(
     answers: Mapping[str, list[str]],
     now: datetime,
 ) -> RouteResult:
-    """Decide where the visitor of form_key goes, and write the routing log row."""
+    """Decide where the visitor of form_key goes, and write the routing log row.
+
+    Answers that are still merge tags count as empty, for the rules and the prefill alike.
+    """
     routing = find_form_routing_by_key(engine, form_key) if FORM_KEY_PATTERN.fullmatch(form_key) else None
+    answers, unfilled = blank_unfilled_merge_tags(answers)
+    if unfilled and routing is not None:
+        # NOTE: a literal tag means the form's completion action did not expand it, for example because the
+        # redirect is not a completion action of this form; routing the visitor on "{{Recipient.Email}}"
+        # or prefilling it on the booking page would be wrong, so the value is treated as empty.
+        logger.warning(
+            "form routing %s: the answers for %s were unexpanded merge tags; treating them as empty. "
+            "Check that the routing URL is the form's completion redirect.",
+            routing.id,
+            ", ".join(unfilled),
+        )
     if routing is None:
         _log(engine, form_key, Choice(RoutingOutcome.UNKNOWN_FORM, {}), now)
         return RouteResult(PageKind.UNKNOWN)
