@@ -7,6 +7,8 @@ Import the fixtures into a test module by name::
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import os
 import signal
 import subprocess
@@ -93,17 +95,19 @@ def app_command(port: int) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="module")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """The app in demo mode on a free loopback port with its own data folder, once /healthz returns 200."""
+@contextmanager
+def running_app(data_dir: Path, *, demo: bool) -> Iterator[AppServer]:
+    """Run `streamlit run app.py` on a free loopback port with data_dir until the block ends.
+
+    Yields once GET /healthz returns 200; raises AssertionError with the app's log when it exits early.
+    """
     port = free_port()
-    data_dir = tmp_path_factory.mktemp("browser-app")
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "APP_DATA_DIR": str(data_dir),
         "APP_PUBLIC_URL": url,
-        "APP_DEMO": "1",
+        "APP_DEMO": "1" if demo else "0",
         "DATABASE_URL": "",
         "APP_ENCRYPTION_KEYS": "",
         "DEMO_WEBHOOK_SECRET": "",
@@ -125,6 +129,13 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
         yield server
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """The app in demo mode on a free loopback port with its own data folder, once /healthz returns 200."""
+    with running_app(tmp_path_factory.mktemp("browser-app"), demo=True) as server:
+        yield server
 
 
 def _stop(process: subprocess.Popen) -> None:

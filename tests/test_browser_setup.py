@@ -5,26 +5,18 @@ Deselect with ``-m "not browser"``. Without /usr/bin/chromium the test is skippe
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from core.i18n import translate
 from tests.browser_fixtures import (  # noqa: F401 (fixtures)
     CHROMIUM,
-    CHROMIUM_ARGS,
     PLAYWRIGHT_MISSING,
-    ROOT,
-    START_TIMEOUT_SECONDS,
     AppServer,
-    _stop,
-    app_command,
     browser,
+    running_app,
 )
-from tests.servers import free_port
 
 pytestmark = [
     pytest.mark.browser,
@@ -43,33 +35,8 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def fresh_install(tmp_path) -> Iterator[AppServer]:
     """The app outside demo mode with an empty store, so it shows the first-owner form."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "APP_DATA_DIR": str(tmp_path),
-        "APP_PUBLIC_URL": url,
-        "APP_DEMO": "0",
-        "DATABASE_URL": "",
-        "APP_ENCRYPTION_KEYS": "",
-    }
-    log_path = tmp_path / "app.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            app_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = AppServer(url=url, data_dir=tmp_path, log_path=log_path)
-    try:
-        server.wait_until(
-            lambda: process.poll() is not None or requests.get(f"{url}/healthz", timeout=5).status_code == 200,
-            "GET /healthz to return 200",
-            timeout=START_TIMEOUT_SECONDS,
-        )
-        if process.poll() is not None:
-            raise AssertionError(f"the app exited with status {process.returncode}\n{server.log_tail()}")
+    with running_app(tmp_path, demo=False) as server:
         yield server
-    finally:
-        _stop(process)
 
 
 def test_first_owner_is_signed_in_after_setup(browser, fresh_install):  # noqa: F811 (fixture)
