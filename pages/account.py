@@ -7,6 +7,7 @@ import streamlit as st
 from core.auth.audit import Actor
 from core.auth.errors import AuthError
 from core.auth.members import suggest_team_slug
+from core.auth.demo_users import DEMO_USERS
 from core.auth.passwords import MIN_PASSWORD_LENGTH
 from core.auth.sessions import change_password, has_temporary_password
 from core.auth.users import UserView
@@ -38,7 +39,8 @@ def render_password(user: UserView) -> None:
     """Change the signed-in user's password. Their other browser sessions end and this one stays signed in."""
     st.subheader(t("auth.account.password.title"))
     if not user.has_password:
-        st.info(t("auth.account.password.single_sign_on"))
+        demo_account = user.email in {email for _, email, _ in DEMO_USERS}
+        st.info(t("auth.account.password.demo_account" if demo_account else "auth.account.password.single_sign_on"))
         return
     if has_temporary_password(runtime().engine, user.id):
         st.warning(t("auth.account.temporary_password"), icon=":material/key:")

@@ -21,8 +21,10 @@ from pages._ui import (
     guard_page,
     has_message,
     now,
+    plan_label,
     reason_params,
     require_team,
+    role_label,
     runtime,
     t,
 )
@@ -78,7 +80,7 @@ def attempt_text(entry: AuditEntry) -> str:
     if entry.outcome == "refused" and not entry.action.startswith("auth."):
         lines.append(t("audit.change.attempted", attempted=action_label(entry.action), target=entry.target or "-"))
     lines.append(t("audit.change.reason", reason=reason_text(str(after["reason"]), after, entry.target)))
-    lines += [f"{name}: {compact(value)}" for name, value in after.items() if name not in REASON_PARAMS]
+    lines += [f"{name}: {compact(name, value)}" for name, value in after.items() if name not in REASON_PARAMS]
     return "\n".join(lines)
 
 
@@ -96,17 +98,26 @@ def change_text(entry: AuditEntry) -> str:
     for name in dict.fromkeys([*before, *after]):
         old, new = before.get(name), after.get(name)
         if name in before and name in after:
-            lines.append(f"{name}: {compact(old)} → {compact(new)}")
+            lines.append(f"{name}: {compact(name, old)} → {compact(name, new)}")
         elif name in after:
-            lines.append(f"{name}: {compact(new)}")
+            lines.append(f"{name}: {compact(name, new)}")
         else:
-            lines.append(f"{name}: {compact(old)} → -")
+            lines.append(f"{name}: {compact(name, old)} → -")
     return "\n".join(lines)
 
 
-def compact(value: Any) -> str:
+def compact(name: str, value: Any) -> str:
+    """Return a recorded value as a reader would write it: plan and role names translated, lists joined."""
+    if name == "plan" and isinstance(value, str):
+        return plan_label(value)
+    if name == "role" and isinstance(value, str):
+        return role_label(value)
     if isinstance(value, str):
         return value
+    if isinstance(value, list):
+        return ", ".join(compact(name, item) for item in value) or "-"
+    if isinstance(value, bool):
+        return t("audit.value.yes") if value else t("audit.value.no")
     return json.dumps(value, ensure_ascii=False, default=str)
 
 

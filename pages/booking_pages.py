@@ -563,7 +563,8 @@ def render_test_booking(team: TeamView, pages: list[BookingPage]) -> None:
         st.success(t("booking_pages.test.sent", status=result.status, uid=result.booking_uid))
     else:
         st.error(t("booking_pages.test.rejected", status=result.status))
-    st.json(result.body)
+        # The endpoint's JSON reason names what was wrong with the booking.
+        st.json(result.body)
     st.page_link("pages/sync_log.py", label=t("booking_pages.test.open_log"), icon=":material/history:")
 
 

@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from core.auth.audit import Actor
+from core.auth.demo_users import seed_demo_users
 from core.auth.members import invite_member, suggest_team_slug
 from core.auth.sessions import has_temporary_password, sign_in
 from core.auth.users import create_user
@@ -281,3 +282,13 @@ def test_new_team_rejects_taken_id(owner_runtime):
     assert not app.exception
     assert app.error[0].value == 'The team ID "sales-tokyo" is already in use. Choose another one.'
     assert app.text_input(key="account_team_name").value == "Sales Tokyo"
+
+
+def test_demo_account_explains_missing_password(tmp_path):
+    with page_runtime(tmp_path) as runtime:
+        team = create_team(runtime.engine, "Demo Sales", "demo", NOW)
+        seed_demo_users(runtime.engine, team.id, NOW)
+        app = open_as(runtime, "owner@demo.example", "pages/account.py")
+
+    assert not app.exception
+    assert app.info[0].value.startswith("Demo accounts have no password")

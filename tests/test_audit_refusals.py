@@ -10,6 +10,7 @@ from sqlmodel import select
 from core.auth.accounts import change_role, seed_demo_users
 from core.auth.audit import Actor
 from core.auth.errors import AuthError
+from core.auth.members import set_team_plan
 from core.auth.permissions import Action, PermissionDenied
 from core.runtime import Runtime
 from core.store.db import session_scope
@@ -135,3 +136,12 @@ def test_connect_failure_has_a_name(demo_team):
     row = table["user"].tolist().index("manager@demo.example")
     assert table["action"].tolist()[row] == "Connect to Salesforce (failed)"
     assert table["change"].tolist()[row] == "error_code: invalid_client"
+
+
+def test_plan_change_shows_plan_names(demo_team):
+    set_team_plan(demo_team.engine, demo_actor(demo_team, Role.OWNER), 1, Plan.PRO, NOW)
+    app = open_page("pages/audit.py", email="admin@demo.example", role=Role.ADMIN)
+
+    assert not app.exception
+    changes = app.dataframe[0].value["change"].tolist()
+    assert "plan: Team → Pro" in changes

@@ -380,7 +380,7 @@ def test_audit_lists_changes_newest_first(demo_runtime):
     table = app.dataframe[0].value
     row = table["target"].tolist().index("new.hire@example.com")
     assert table["user"].tolist()[row] == "admin@demo.example"
-    assert "role: member" in table["change"].tolist()[row]
+    assert "role: Member" in table["change"].tolist()[row]
     times = table["time"].tolist()
     assert times == sorted(times, reverse=True)
 
