@@ -28,7 +28,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class DmlContext:
-    """Who writes, when, and through which API version."""
+    """The writing user, the time and the API version of one DML request."""
 
     store: Store
     user_id: str

@@ -299,7 +299,7 @@ class _Parser:
         descending = bool(self._accept_keyword("DESC"))
         if not descending:
             self._accept_keyword("ASC")
-        # Salesforce puts nulls first in ascending order and last in descending order unless told otherwise.
+        # Salesforce puts nulls first in ascending order and last in descending order unless NULLS FIRST/LAST is given.
         nulls_first = not descending
         if self._accept_keyword("NULLS"):
             nulls_first = self._expect_either("FIRST", "LAST") == "FIRST"

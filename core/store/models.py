@@ -37,7 +37,7 @@ class ConnectionStatus(StrEnum):
 
 
 class OwnerRule(StrEnum):
-    """Who owns the Event created for a booking."""
+    """The rule that picks the owner of the Event created for a booking."""
 
     RECORD_OWNER = "record_owner"  # the owner of the Lead or Contact
     HOST = "host"  # the booking page's host, matched to an active User by email
@@ -200,7 +200,7 @@ class BookingRecord(SQLModel, table=True):
 
 
 class SyncLog(SQLModel, table=True):
-    """What happened to one received booking event, shown on the Sync log screen."""
+    """The outcome of one received booking event, shown on the Sync log screen."""
 
     __table_args__ = (
         Index("ix_synclog_team_created", "team_id", "created_at"),
@@ -261,7 +261,7 @@ class Membership(SQLModel, table=True):
 
 
 class AuthSession(SQLModel, table=True):
-    """A signed-in browser: the cookie holds the token, the store only its SHA-256."""
+    """A signed-in browser. The cookie contains the token, and the store keeps only its SHA-256."""
 
     token_hash: str = Field(primary_key=True, max_length=64)
     user_id: int = Field(foreign_key="user.id", index=True)

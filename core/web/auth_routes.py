@@ -64,8 +64,8 @@ def auth_routes(runtime: Runtime, *, clock: Callable[[], datetime] = _utc_now) -
 
     async def end_session(request: Request) -> RedirectResponse:
         """Delete the session of the cookie, clear the cookie and redirect to the start page."""
-        # NOTE: sign-out is a GET because the sidebar can only show a link, so another
-        # site can sign a user out (never in); a POST form would close that gap.
+        # NOTE: sign-out is a GET because the sidebar can only show a link. So another
+        # site can sign a user out, though never in. A POST form would close that gap.
         await run_in_threadpool(sign_out, runtime.engine, request.cookies.get(SESSION_COOKIE), clock())
         response = _redirect(HOME)
         response.delete_cookie(SESSION_COOKIE, path="/", secure=secure, httponly=True, samesite="lax")

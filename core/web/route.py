@@ -124,9 +124,9 @@ def resolve_route(
     routing = find_form_routing_by_key(engine, form_key) if FORM_KEY_PATTERN.fullmatch(form_key) else None
     answers, unfilled = blank_unfilled_merge_tags(answers)
     if unfilled and routing is not None:
-        # NOTE: a literal tag means the form's completion action did not expand it, for example because the
-        # redirect is not a completion action of this form; routing the visitor on "{{Recipient.Email}}"
-        # or prefilling it on the booking page would be wrong, so the value is treated as empty.
+        # NOTE: a literal tag means the form's completion action did not expand it, for example because
+        # the redirect is not a completion action of this form. Routing on "{{Recipient.Email}}" or
+        # prefilling it on the booking page would be wrong, so the value is treated as empty.
         logger.warning(
             "form routing %s: the answers for %s were unexpanded merge tags; treating them as empty. "
             "Check that the routing URL is the form's completion redirect.",
